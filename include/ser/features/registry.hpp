@@ -1,0 +1,40 @@
+#pragma once
+// Named utterance-level feature sets. A trained model records the name and dimension of the set
+// it was trained on, so a mismatch is caught before any prediction.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ser/audio/audio.hpp"
+
+namespace ser::features {
+
+struct Block {
+  std::string name;   // e.g. "mfcc"
+  std::size_t offset;  // first index in the vector
+  std::size_t size;
+};
+
+class FeatureSet {
+ public:
+  virtual ~FeatureSet() = default;
+  virtual std::string name() const = 0;
+  virtual int sample_rate() const = 0;  // the rate audio is loaded at
+  virtual std::vector<Block> blocks() const = 0;
+  // Settings that change the numbers; part of the extraction cache key.
+  virtual std::string settings_fingerprint() const = 0;
+  // One vector for one utterance (already loaded at sample_rate()). Throws ser::Error.
+  virtual std::vector<float> compute(const audio::Signal& signal) const = 0;
+
+  std::size_t dim() const {
+    std::size_t d = 0;
+    for (const auto& b : blocks()) d += b.size;
+    return d;
+  }
+};
+
+std::vector<std::string> feature_set_names();
+// Throws a config error naming the unknown set and listing the known ones.
+std::unique_ptr<FeatureSet> make_feature_set(const std::string& name);
+
+}  // namespace ser::features

@@ -1,0 +1,135 @@
+#include "ser/audio/audio.hpp"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+
+#include "ser/error.hpp"
+
+namespace ser::audio {
+
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+SndfilePtr open_for_read(const std::string& path, SF_INFO& info) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail_input(path, "file not found");
+  if (std::filesystem::is_directory(path, ec)) fail_input(path, "is a directory, not an audio file");
+  if (std::filesystem::file_size(path, ec) == 0) fail_input(path, "empty file (0 bytes)");
+  info = SF_INFO{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  if (!f) fail_input(path, std::string("not readable as audio (") + sf_strerror(nullptr) + ")");
+  return SndfilePtr(f);
+}
+
+std::string describe_format(int format) {
+  SF_FORMAT_INFO major{}, sub{};
+  major.format = format & SF_FORMAT_TYPEMASK;
+  sub.format = format & SF_FORMAT_SUBMASK;
+  sf_command(nullptr, SFC_GET_FORMAT_INFO, &major, sizeof(major));
+  sf_command(nullptr, SFC_GET_FORMAT_INFO, &sub, sizeof(sub));
+  std::string out = major.extension ? major.extension : "?";
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out + " " + (sub.name ? sub.name : "?");
+}
+
+}  // namespace
+
+AudioInfo probe(const std::string& path) {
+  SF_INFO info;
+  SndfilePtr f = open_for_read(path, info);
+  return AudioInfo{info.samplerate, info.channels, static_cast<std::int64_t>(info.frames),
+                   describe_format(info.format)};
+}
+
+Signal read_mono(const std::string& path) {
+  SF_INFO info;
+  SndfilePtr f = open_for_read(path, info);
+  if (info.channels < 1 || info.samplerate < 1) fail_input(path, "invalid channel count or sample rate");
+  if (info.frames <= 0) fail_input(path, "zero-length audio (no samples)");
+
+  const auto channels = static_cast<std::size_t>(info.channels);
+  std::vector<float> interleaved(static_cast<std::size_t>(info.frames) * channels);
+  const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), info.frames);
+  if (got <= 0) fail_input(path, "no audio frames could be decoded (truncated or corrupt)");
+  // A truncated file declares more frames than it holds; librosa reads what is there.
+  const auto frames = static_cast<std::size_t>(got);
+
+  Signal sig;
+  sig.sample_rate = info.samplerate;
+  sig.samples.resize(frames);
+  if (channels == 1) {
+    std::copy(interleaved.begin(), interleaved.begin() + static_cast<std::ptrdiff_t>(frames), sig.samples.begin());
+  } else {
+    // numpy's mean over the channel axis: sequential float32 sum, then divide.
+    const float n = static_cast<float>(channels);
+    for (std::size_t i = 0; i < frames; ++i) {
+      float acc = interleaved[i * channels];
+      for (std::size_t c = 1; c < channels; ++c) acc += interleaved[i * channels + c];
+      sig.samples[i] = acc / n;
+    }
+  }
+  for (std::size_t i = 0; i < frames; ++i) {
+    if (!std::isfinite(sig.samples[i])) {
+      fail_input(path, "audio contains non-finite samples (NaN or Inf) at sample " + std::to_string(i));
+    }
+  }
+  return sig;
+}
+
+std::vector<float> resample(const std::vector<float>& in, double in_rate, double out_rate) {
+  const auto target_len = static_cast<std::size_t>(std::ceil(static_cast<double>(in.size()) * out_rate / in_rate));
+  // soxr's own output length: every sample it produces after the flush.
+  const std::size_t capacity = static_cast<std::size_t>(static_cast<double>(in.size()) * out_rate / in_rate) + 16;
+  std::vector<float> out(capacity, 0.0f);
+  soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+  soxr_runtime_spec_t rt = soxr_runtime_spec(1);
+  std::size_t done = 0;
+  soxr_error_t err = soxr_oneshot(in_rate, out_rate, 1, in.data(), in.size(), nullptr, out.data(), out.size(),
+                                  &done, &io, &q, &rt);
+  if (err) fail_runtime("resample", std::string("libsoxr failed: ") + err);
+  out.resize(done);
+  out.resize(target_len, 0.0f);  // librosa's fix_length: pad with zeros or trim
+  return out;
+}
+
+Signal load(const std::string& path, int target_rate) {
+  Signal sig = read_mono(path);
+  if (target_rate > 0 && sig.sample_rate != target_rate) {
+    sig.samples = resample(sig.samples, sig.sample_rate, target_rate);
+    sig.sample_rate = target_rate;
+  }
+  return sig;
+}
+
+void write_wav(const std::string& path, const Signal& signal, bool float32) {
+  SF_INFO info{};
+  info.samplerate = signal.sample_rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | (float32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
+  if (!f) fail_runtime(path, std::string("cannot open for writing: ") + sf_strerror(nullptr));
+  const auto n = static_cast<sf_count_t>(signal.samples.size());
+  const sf_count_t wrote = sf_writef_float(f, signal.samples.data(), n);
+  sf_close(f);
+  if (wrote != n) {
+    std::remove(tmp.c_str());
+    fail_runtime(path, "short write");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail_runtime(path, "cannot rename temp file into place: " + ec.message());
+}
+
+}  // namespace ser::audio

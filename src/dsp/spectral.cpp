@@ -1,0 +1,139 @@
+#include "ser/dsp/spectral.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <map>
+#include <vector>
+
+#include "ser/dsp/filters.hpp"
+
+namespace ser::dsp {
+
+namespace {
+
+template <typename M, typename T>
+M power_to_db_impl(const M& S, T amin, T top_db) {
+  M out(S.rows(), S.cols());
+  const T* in = S.data();
+  T* o = out.data();
+  T max_db = -std::numeric_limits<T>::infinity();
+  for (Eigen::Index i = 0; i < S.size(); ++i) {
+    o[i] = T(10) * std::log10(std::max(amin, in[i]));
+    max_db = std::max(max_db, o[i]);
+  }
+  if (top_db >= 0 && S.size() > 0) {
+    const T floor = max_db - top_db;
+    for (Eigen::Index i = 0; i < S.size(); ++i) o[i] = std::max(o[i], floor);
+  }
+  return out;
+}
+
+// Filter banks depend only on (sr, n_fft[, tuning]); build each once per process.
+template <typename Key, typename Make>
+const Matrix& cached_bank(const Key& key, Make make) {
+  static std::mutex m;
+  static std::map<Key, Matrix> cache;
+  std::lock_guard<std::mutex> lock(m);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make()).first;
+  return it->second;
+}
+
+}  // namespace
+
+Matrix power_to_db(const Matrix& S, float amin, float top_db) { return power_to_db_impl<Matrix, float>(S, amin, top_db); }
+MatrixD power_to_db(const MatrixD& S, double amin, double top_db) {
+  return power_to_db_impl<MatrixD, double>(S, amin, top_db);
+}
+
+Matrix melspectrogram(const Matrix& S_mag, double sr, int n_fft, int n_mels) {
+  const Matrix& basis = cached_bank(std::make_tuple(sr, n_fft, n_mels),
+                                    [&] { return mel_filterbank(sr, n_fft, n_mels); });
+  const Matrix power = S_mag.array().square().matrix();
+  return basis * power;
+}
+
+Matrix mfcc_from_mel_db(const Matrix& mel_db, int n_mfcc) {
+  static std::mutex m;
+  static std::map<std::pair<int, int>, MatrixD> cache;
+  const MatrixD* dct = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    const auto key = std::make_pair(n_mfcc, static_cast<int>(mel_db.rows()));
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, dct_ortho_matrix(n_mfcc, static_cast<int>(mel_db.rows()))).first;
+    dct = &it->second;
+  }
+  return (*dct * mel_db.cast<double>()).cast<float>();
+}
+
+Matrix chroma_stft(const Matrix& S_mag, double sr, double tuning, int n_fft, int n_chroma) {
+  const Matrix& basis = cached_bank(std::make_tuple(sr, n_fft, tuning, n_chroma),
+                                    [&] { return chroma_filterbank(sr, n_fft, tuning, n_chroma); });
+  Matrix chroma = basis * S_mag;
+  // Per-frame inf-norm; frames whose maximum is below the smallest normal are left as they are.
+  for (Eigen::Index t = 0; t < chroma.cols(); ++t) {
+    const double peak = chroma.col(t).cwiseAbs().maxCoeff();
+    if (peak >= std::numeric_limits<double>::min()) {
+      for (Eigen::Index c = 0; c < chroma.rows(); ++c) chroma(c, t) = static_cast<float>(chroma(c, t) / peak);
+    }
+  }
+  return chroma;
+}
+
+MatrixD spectral_contrast(const Matrix& S_mag, double sr, int n_fft, double fmin, int n_bands, double quantile) {
+  const Eigen::Index n_bins = S_mag.rows(), n_frames = S_mag.cols();
+  std::vector<double> octa(static_cast<std::size_t>(n_bands) + 2, 0.0);
+  for (int i = 1; i < n_bands + 2; ++i) octa[static_cast<std::size_t>(i)] = fmin * std::pow(2.0, i - 1);
+
+  MatrixD valley(n_bands + 1, n_frames), peak(n_bands + 1, n_frames);
+  std::vector<float> scratch;
+  for (int k = 0; k <= n_bands; ++k) {
+    const double f_low = octa[static_cast<std::size_t>(k)], f_high = octa[static_cast<std::size_t>(k) + 1];
+    Eigen::Index first = -1, last = -1;
+    for (Eigen::Index b = 0; b < n_bins; ++b) {
+      const double f = static_cast<double>(b) * sr / n_fft;
+      if (f >= f_low && f <= f_high) {
+        if (first < 0) first = b;
+        last = b;
+      }
+    }
+    // librosa widens each band by the bin below it, and the last band up to Nyquist.
+    Eigen::Index lo = first, hi = last;  // inclusive
+    if (k > 0) lo = first - 1;
+    if (k == n_bands) hi = n_bins - 1;
+    const Eigen::Index band_count = hi - lo + 1;
+    if (k < n_bands) --hi;  // the top bin of a band belongs to the next band's sub-band only
+    const Eigen::Index sub_count = hi - lo + 1;
+    const auto q = static_cast<Eigen::Index>(
+        std::max(1.0, std::nearbyint(quantile * static_cast<double>(band_count))));
+    scratch.resize(static_cast<std::size_t>(sub_count));
+    for (Eigen::Index t = 0; t < n_frames; ++t) {
+      const float* col = S_mag.col(t).data() + lo;
+      std::copy(col, col + sub_count, scratch.begin());
+      // Only the q smallest and q largest matter: two selections instead of a full sort, then
+      // the few selected values are ordered so they are summed in numpy's order.
+      const auto low_end = scratch.begin() + q, high_begin = scratch.end() - q;
+      if (2 * q > sub_count) {
+        std::sort(scratch.begin(), scratch.end());
+      } else {
+        std::nth_element(scratch.begin(), low_end - 1, scratch.end());
+        std::sort(scratch.begin(), low_end);
+        std::nth_element(low_end, high_begin, scratch.end());
+        std::sort(high_begin, scratch.end());
+      }
+      float v = 0.0f, p = 0.0f;
+      for (Eigen::Index i = 0; i < q; ++i) {
+        v += scratch[static_cast<std::size_t>(i)];
+        p += scratch[static_cast<std::size_t>(sub_count - q + i)];
+      }
+      valley(k, t) = v / static_cast<float>(q);
+      peak(k, t) = p / static_cast<float>(q);
+    }
+  }
+  return power_to_db(peak) - power_to_db(valley);
+}
+
+}  // namespace ser::dsp
