@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 
+#include <Eigen/Core>
+
 #include "ser/util/npy.hpp"
 
 namespace ser::test {

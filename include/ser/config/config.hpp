@@ -1,0 +1,37 @@
+#pragma once
+// JSON config -> typed structs. Every key is checked against the known schema, so a typo is an
+// error naming the key (with a suggestion) rather than a silently ignored setting.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace ser::config {
+
+struct FeatureConfig {
+  std::string set = "issa193";
+  std::string out;   // output folder for features.npy/index.csv/meta.json
+  int jobs = 0;      // 0 = all cores
+  bool cache = true;
+  std::string cache_dir;  // default: <out>/cache
+};
+
+struct Config {
+  std::string name;      // run name (defaults to the dataset)
+  std::string dataset;   // ravdess | emodb | manifest
+  std::string root;      // corpus root (ravdess, emodb)
+  std::string manifest;  // CSV manifest (dataset = manifest)
+  FeatureConfig features;
+};
+
+// Reads and validates a config file. Throws ser::Error (config kind) naming the file and key.
+Config load_config(const std::string& path);
+// Parses an already-loaded JSON document; `origin` names it in errors.
+Config parse_config(const nlohmann::json& doc, const std::string& origin);
+// Applies "dotted.key=value" (value parsed as JSON, else taken as a string).
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+// Checks the combination of settings (dataset known, root or manifest given, ...).
+void validate(const Config& cfg, const std::string& origin);
+nlohmann::json to_json(const Config& cfg);
+
+}  // namespace ser::config
