@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <unistd.h>
 
 #include "ser/error.hpp"
@@ -26,8 +28,13 @@ SndfilePtr open_for_read(const std::string& path, SF_INFO& info) {
   if (std::filesystem::is_directory(path, ec)) fail_input(path, "is a directory, not an audio file");
   if (std::filesystem::file_size(path, ec) == 0) fail_input(path, "empty file (0 bytes)");
   info = SF_INFO{};
+  // libsndfile reports open failures through one process-wide error slot; serialise opens so
+  // the message read back belongs to this file.
+  static std::mutex open_mutex;
+  std::unique_lock<std::mutex> lock(open_mutex);
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
   if (!f) fail_input(path, std::string("not readable as audio (") + sf_strerror(nullptr) + ")");
+  lock.unlock();
   return SndfilePtr(f);
 }
 
@@ -40,6 +47,14 @@ std::string describe_format(int format) {
   std::string out = major.extension ? major.extension : "?";
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out + " " + (sub.name ? sub.name : "?");
+}
+
+// libsndfile logs "data : 2000 (should be 1)" (WAV) or "SSND : ... (should be ...)" (AIFF) when a
+// chunk is longer than the bytes that follow it.
+bool header_claims_more_data(SNDFILE* f) {
+  char log[4096] = {0};
+  sf_command(f, SFC_GET_LOG_INFO, log, sizeof(log));
+  return std::strstr(log, "(should be") != nullptr;
 }
 
 }  // namespace
@@ -55,13 +70,20 @@ Signal read_mono(const std::string& path) {
   SF_INFO info;
   SndfilePtr f = open_for_read(path, info);
   if (info.channels < 1 || info.samplerate < 1) fail_input(path, "invalid channel count or sample rate");
-  if (info.frames <= 0) fail_input(path, "zero-length audio (no samples)");
+  // libsndfile clamps a cut-off data chunk to what is present, so a truncated file (an
+  // interrupted copy or download) would otherwise load as a shorter recording; only its log
+  // tells. Partial audio would silently change the features, so it is an error.
+  if (header_claims_more_data(f.get())) {
+    fail_input(path, info.frames <= 0
+                         ? "truncated: the header declares audio data but the file ends before the first complete sample"
+                         : "truncated: the header declares more audio data than the file holds");
+  }
+  if (info.frames <= 0) fail_input(path, "zero-length audio (the header declares no samples)");
 
   const auto channels = static_cast<std::size_t>(info.channels);
   std::vector<float> interleaved(static_cast<std::size_t>(info.frames) * channels);
   const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), info.frames);
   if (got <= 0) fail_input(path, "no audio frames could be decoded (truncated or corrupt)");
-  // A truncated file declares more frames than it holds; librosa reads what is there.
   const auto frames = static_cast<std::size_t>(got);
 
   Signal sig;

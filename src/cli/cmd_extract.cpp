@@ -62,9 +62,6 @@ int run_extract(const ExtractArgs& a) {
   opt.progress = !a.no_progress;
   const features::ExtractSummary s = features::extract_corpus(index, *set, opt);
 
-  std::printf("extracted %zu of %zu files into %s (%zu from cache) in %.2f s (%.1f files/s)\n", s.extracted,
-              s.total, cfg.features.out.c_str(), s.from_cache, s.seconds,
-              s.seconds > 0 ? static_cast<double>(s.extracted) / s.seconds : 0.0);
   if (!s.failures.empty()) {
     std::fprintf(stderr, "%zu file(s) failed (listed in %s/meta.json):\n", s.failures.size(), cfg.features.out.c_str());
     for (const auto& f : s.failures) std::fprintf(stderr, "  %s: %s\n", f.path.c_str(), f.reason.c_str());

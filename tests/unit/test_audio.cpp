@@ -135,16 +135,17 @@ TEST(Audio, BadInputNamesTheFile) {
   EXPECT_NE(error_of([&] { audio::load(nan); }).find("non-finite samples"), std::string::npos);
 }
 
-TEST(Audio, TruncatedWavLoadsWhatIsThere) {
+TEST(Audio, TruncatedWavIsAnError) {
   TempDir tmp;
   const std::string full = tmp.file("full.wav"), cut = tmp.file("cut.wav");
   write_sound(full, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 440, 16000));
+  EXPECT_EQ(audio::read_mono(full).samples.size(), 16000u);
   fs::copy_file(full, cut);
   fs::resize_file(cut, 44 + 2 * 4000);  // header + 4000 samples; the header still says 16000
-  const auto sig = audio::read_mono(cut);
-  EXPECT_EQ(sig.samples.size(), 4000u);
-  // Cut inside the header: nothing decodable.
-  fs::resize_file(cut, 20);
+  EXPECT_NE(error_of([&] { audio::read_mono(cut); }).find(cut + ": truncated"), std::string::npos);
+  fs::resize_file(cut, 46);  // cut before the first complete sample
+  EXPECT_NE(error_of([&] { audio::read_mono(cut); }).find(cut + ": truncated"), std::string::npos);
+  fs::resize_file(cut, 20);  // cut inside the header
   EXPECT_FALSE(error_of([&] { audio::read_mono(cut); }).empty());
 }
 

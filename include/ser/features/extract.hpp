@@ -1,0 +1,60 @@
+#pragma once
+// Batch extraction of one feature set over a corpus index into a feature store:
+//   <out_dir>/features.npy  N x dim float32, one row per extracted item, in index order
+//   <out_dir>/index.csv     id,path,label,speaker,<metadata columns...>, same row order
+//   <out_dir>/meta.json     feature set, blocks, fingerprint, counts, every failure with reason
+// Per-file results are cached by content, so re-running over an unchanged corpus decodes nothing.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ser/data/corpus.hpp"
+#include "ser/features/registry.hpp"
+
+namespace ser::features {
+
+struct ExtractOptions {
+  std::string out_dir;
+  int jobs = 0;            // worker threads; 0 = every hardware thread
+  bool use_cache = true;
+  std::string cache_dir;   // empty = <out_dir>/cache
+  bool progress = true;    // progress line on stderr, only when stderr is a terminal
+};
+
+struct FileFailure {
+  std::string id;      // empty for files the indexer could not name
+  std::string path;
+  std::string reason;  // why, without the path repeated
+};
+
+// total = index items + index problems; extracted + from_cache + failed == total. Index problems
+// (unparsable names, duplicates) are failures too, with the indexer's reason.
+struct ExtractSummary {
+  std::size_t total = 0, extracted = 0, from_cache = 0, failed = 0;
+  std::vector<FileFailure> failures;  // index problems first, then per-file failures in index order
+  double seconds = 0;
+};
+
+// FeatureSet::compute must be safe to call from several threads at once. Per-file errors (bad
+// audio, wrong vector length, non-finite values) never abort the run; errors writing the store
+// throw ser::Error. The three store files are written only after every file is done, each
+// atomically, meta.json last.
+ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt);
+
+struct FeatureTable {
+  std::vector<data::Item> items;
+  std::vector<std::string> metadata_columns;
+  std::size_t dim = 0;
+  std::vector<float> values;  // row-major items.size() x dim
+  nlohmann::json meta;
+
+  const float* row(std::size_t i) const { return values.data() + i * dim; }
+};
+
+// Reads a store written by extract_corpus. Throws ser::Error naming the offending file when the
+// files are missing or disagree (npy shape vs index.csv rows vs meta.json dim).
+FeatureTable read_feature_store(const std::string& dir);
+
+}  // namespace ser::features

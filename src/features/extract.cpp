@@ -1,0 +1,227 @@
+#include "ser/features/extract.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "extract_internal.hpp"
+#include "ser/audio/audio.hpp"
+#include "ser/error.hpp"
+#include "ser/util/parallel.hpp"
+#include "ser/version.hpp"
+
+namespace ser::features {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Outcome : unsigned char { Failed, Computed, Cached };
+
+// The message without a leading "<path>: ", since FileFailure carries the path separately.
+std::string reason_of(const std::exception& e, const std::string& path) {
+  std::string what = e.what();
+  if (const auto* err = dynamic_cast<const Error*>(&e)) {
+    const std::string prefix = err->subject() + ": ";
+    if (!err->subject().empty() && err->subject() == path && what.compare(0, prefix.size(), prefix) == 0) {
+      what.erase(0, prefix.size());
+    }
+  }
+  return what;
+}
+
+std::string block_at(const FeatureSet& set, std::size_t index) {
+  for (const auto& b : set.blocks()) {
+    if (index >= b.offset && index < b.offset + b.size) return b.name;
+  }
+  return "?";
+}
+
+// A feature set that returns the wrong length or NaN would silently poison every model trained on
+// the store, so both are per-file failures here rather than surprises downstream.
+void check_vector(const FeatureSet& set, const std::vector<float>& v, std::size_t dim) {
+  if (v.size() != dim) {
+    fail_runtime("feature set " + set.name(), "returned " + std::to_string(v.size()) + " values, expected " +
+                                                  std::to_string(dim));
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      fail_runtime("feature set " + set.name(), std::string("produced a non-finite value (") +
+                                                    (std::isnan(v[i]) ? "NaN" : "Inf") + ") at index " +
+                                                    std::to_string(i) + " (block " + block_at(set, i) + ")");
+    }
+  }
+}
+
+std::string iso_utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  else std::snprintf(buf, sizeof(buf), "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+// One self-overwriting stderr line; only drawn on a terminal so logs and pipes stay clean.
+class ProgressLine {
+ public:
+  ProgressLine(std::size_t total, bool enabled) : total_(total), enabled_(enabled && ::isatty(2)), start_(Clock::now()) {}
+  void update(std::size_t done) {
+    if (!enabled_) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+    const int width = 30;
+    const int filled = total_ ? static_cast<int>(width * done / total_) : width;
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(width, '.');
+    std::string eta = rate > 0 ? clock_text(static_cast<double>(total_ - done) / rate) : "?";
+    std::fprintf(stderr, "\r[%s] %zu/%zu  %.1f files/s  ETA %s   ", bar.c_str(), done, total_, rate, eta.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void finish() {
+    if (drawn_) std::fputc('\n', stderr);
+  }
+
+ private:
+  std::size_t total_;
+  bool enabled_;
+  bool drawn_ = false;
+  Clock::time_point start_;
+};
+
+}  // namespace
+
+ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt) {
+  const auto start = Clock::now();
+  if (opt.out_dir.empty()) fail_config("out_dir", "no output folder given for the feature store");
+  const std::size_t dim = set.dim();
+  if (dim == 0) fail_config("feature_set", "feature set '" + set.name() + "' has no blocks (dimension 0)");
+  std::error_code ec;
+  std::filesystem::create_directories(opt.out_dir, ec);
+  if (ec) fail_runtime(opt.out_dir, "cannot create output folder: " + ec.message());
+
+  const std::size_t n = index.items.size();
+  std::vector<float> values(n * dim);
+  std::vector<Outcome> outcome(n, Outcome::Failed);
+  std::vector<std::string> reasons(n);
+
+  std::unique_ptr<detail::FeatureCache> cache;
+  if (opt.use_cache) {
+    cache = std::make_unique<detail::FeatureCache>(opt.cache_dir.empty() ? opt.out_dir + "/cache" : opt.cache_dir,
+                                                   set);
+  }
+
+  auto process = [&](std::size_t i) {
+    const data::Item& item = index.items[i];
+    try {
+      std::uint64_t key = 0;
+      bool keyed = false;
+      if (cache) {
+        try {
+          key = cache->key_for(item.path);
+          keyed = true;
+        } catch (const Error&) {
+          // Unreadable: fall through so the decoder reports the precise reason (missing, folder...).
+        }
+      }
+      std::vector<float> v;
+      if (keyed && cache->load(key, v)) {
+        std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
+        outcome[i] = Outcome::Cached;
+        return;
+      }
+      const audio::Signal signal = audio::load(item.path, set.sample_rate());
+      v = set.compute(signal);
+      check_vector(set, v, dim);
+      std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
+      outcome[i] = Outcome::Computed;
+      if (keyed) cache->store(key, v);
+    } catch (const std::exception& e) {
+      reasons[i] = reason_of(e, item.path);
+    } catch (...) {
+      reasons[i] = "unknown error";
+    }
+  };
+
+  ProgressLine progress(n, opt.progress);
+  util::parallel_for(n, util::resolve_jobs(opt.jobs, n), process,
+                     [&](std::size_t done) { progress.update(done); });
+  progress.finish();
+
+  ExtractSummary summary;
+  summary.total = n + index.problems.size();
+  for (const auto& p : index.problems) summary.failures.push_back({"", p.path, p.reason});
+  std::vector<std::size_t> rows;
+  rows.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (outcome[i] == Outcome::Failed) {
+      summary.failures.push_back({index.items[i].id, index.items[i].path, reasons[i]});
+      continue;
+    }
+    (outcome[i] == Outcome::Cached ? summary.from_cache : summary.extracted)++;
+    if (rows.size() != i) {
+      std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                  values.begin() + static_cast<std::ptrdiff_t>(rows.size() * dim));
+    }
+    rows.push_back(i);
+  }
+  values.resize(rows.size() * dim);
+  summary.failed = summary.failures.size();
+
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& b : set.blocks()) blocks.push_back({{"name", b.name}, {"offset", b.offset}, {"size", b.size}});
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& f : summary.failures) {
+    nlohmann::json e = {{"path", f.path}, {"reason", f.reason}};
+    if (!f.id.empty()) e["id"] = f.id;
+    errors.push_back(std::move(e));
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const nlohmann::json meta = {
+      {"format", "ser-feature-store"},
+      {"format_version", 1},
+      {"toolkit_version", kVersion},
+      {"feature_set", set.name()},
+      {"settings_fingerprint", set.settings_fingerprint()},
+      {"sample_rate", set.sample_rate()},
+      {"dim", dim},
+      {"blocks", blocks},
+      {"dataset", index.dataset},
+      {"root", index.root},
+      {"metadata_columns", index.metadata_columns},
+      {"created", iso_utc_now()},
+      {"seconds", summary.seconds},
+      {"counts",
+       {{"total", summary.total},
+        {"rows", rows.size()},
+        {"extracted", summary.extracted},
+        {"from_cache", summary.from_cache},
+        {"failed", summary.failed}}},
+      {"errors", errors},
+  };
+  detail::write_store(opt.out_dir, index, rows, values, dim, meta);
+
+  // Callers (the CLI) list every failure; the log keeps them for library users at debug level.
+  for (const auto& f : summary.failures) spdlog::debug("skipped {}: {}", f.path, f.reason);
+  spdlog::info("extracted {} of {} files with {} ({} computed, {} from cache, {} failed) in {:.1f} s -> {}",
+               rows.size(), summary.total, set.name(), summary.extracted, summary.from_cache, summary.failed,
+               summary.seconds, opt.out_dir);
+  return summary;
+}
+
+}  // namespace ser::features

@@ -1,0 +1,42 @@
+#pragma once
+// Pieces of batch extraction shared between extract.cpp, cache.cpp and store.cpp.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ser/data/corpus.hpp"
+#include "ser/features/registry.hpp"
+
+namespace ser::features::detail {
+
+// Content-addressed per-file cache: <dir>/<set name>/<16 hex>.bin. The key hashes the file's
+// bytes seeded with everything that changes the numbers (set name, fingerprint, sample rate, dim,
+// toolkit version), so an edited file or a changed setting simply misses.
+class FeatureCache {
+ public:
+  FeatureCache(const std::string& dir, const FeatureSet& set);
+
+  // Throws ser::Error naming the file when it cannot be read.
+  std::uint64_t key_for(const std::string& audio_path) const;
+  // False when the entry is absent, short, corrupt or for another dimension: the caller recomputes.
+  bool load(std::uint64_t key, std::vector<float>& out) const;
+  // Atomic write; a failure only costs a recomputation next time, so it is logged, not thrown.
+  void store(std::uint64_t key, const std::vector<float>& values) const;
+  std::string file_for(std::uint64_t key) const;
+
+ private:
+  std::string dir_;
+  std::uint64_t settings_hash_;
+  std::size_t dim_;
+  mutable std::atomic<bool> warned_{false};
+};
+
+// Writes features.npy, index.csv and meta.json (last) into dir. rows are indices into
+// index.items; values is rows.size() x dim, row-major.
+void write_store(const std::string& dir, const data::CorpusIndex& index, const std::vector<std::size_t>& rows,
+                 const std::vector<float>& values, std::size_t dim, const nlohmann::json& meta);
+
+}  // namespace ser::features::detail
