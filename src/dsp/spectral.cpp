@@ -48,25 +48,68 @@ MatrixD power_to_db(const MatrixD& S, double amin, double top_db) {
   return power_to_db_impl<MatrixD, double>(S, amin, top_db);
 }
 
+namespace {
+
+// The mel bank is ~98 % zeros: each band touches a short run of FFT bins. Store the runs.
+struct SparseBank {
+  std::vector<Eigen::Index> begin, end;  // per row, nonzero columns [begin, end)
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> weights;  // rows contiguous
+};
+
+SparseBank make_sparse_mel(double sr, int n_fft, int n_mels) {
+  SparseBank bank{{}, {}, mel_filterbank(sr, n_fft, n_mels)};
+  for (Eigen::Index m = 0; m < bank.weights.rows(); ++m) {
+    Eigen::Index b = 0, e = bank.weights.cols();
+    while (b < e && bank.weights(m, b) == 0.0f) ++b;
+    while (e > b && bank.weights(m, e - 1) == 0.0f) --e;
+    bank.begin.push_back(b);
+    bank.end.push_back(e);
+  }
+  return bank;
+}
+
+}  // namespace
+
 Matrix melspectrogram(const Matrix& S_mag, double sr, int n_fft, int n_mels) {
-  const Matrix& basis = cached_bank(std::make_tuple(sr, n_fft, n_mels),
-                                    [&] { return mel_filterbank(sr, n_fft, n_mels); });
-  const Matrix power = S_mag.array().square().matrix();
-  return basis * power;
+  static std::mutex m;
+  static std::map<std::tuple<double, int, int>, SparseBank> cache;
+  const SparseBank* bank = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    const auto key = std::make_tuple(sr, n_fft, n_mels);
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, make_sparse_mel(sr, n_fft, n_mels)).first;
+    bank = &it->second;
+  }
+  Matrix mel(n_mels, S_mag.cols());
+  std::vector<float> power(static_cast<std::size_t>(S_mag.rows()));
+  for (Eigen::Index t = 0; t < S_mag.cols(); ++t) {
+    const float* s = S_mag.col(t).data();
+    for (std::size_t k = 0; k < power.size(); ++k) power[k] = s[k] * s[k];  // |S|**2 in float32
+    for (Eigen::Index r = 0; r < n_mels; ++r) {
+      const float* w = bank->weights.row(r).data();
+      double acc = 0.0;
+      for (Eigen::Index k = bank->begin[static_cast<std::size_t>(r)]; k < bank->end[static_cast<std::size_t>(r)]; ++k) {
+        acc += static_cast<double>(w[k]) * power[static_cast<std::size_t>(k)];
+      }
+      mel(r, t) = static_cast<float>(acc);
+    }
+  }
+  return mel;
 }
 
 Matrix mfcc_from_mel_db(const Matrix& mel_db, int n_mfcc) {
   static std::mutex m;
-  static std::map<std::pair<int, int>, MatrixD> cache;
-  const MatrixD* dct = nullptr;
+  static std::map<std::pair<int, int>, Matrix> cache;
+  const Matrix* dct = nullptr;
   {
     std::lock_guard<std::mutex> lock(m);
     const auto key = std::make_pair(n_mfcc, static_cast<int>(mel_db.rows()));
     auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, dct_ortho_matrix(n_mfcc, static_cast<int>(mel_db.rows()))).first;
+    if (it == cache.end()) it = cache.emplace(key, dct_ortho_matrix(n_mfcc, static_cast<int>(mel_db.rows())).cast<float>()).first;
     dct = &it->second;
   }
-  return (*dct * mel_db.cast<double>()).cast<float>();
+  return *dct * mel_db;
 }
 
 Matrix chroma_stft(const Matrix& S_mag, double sr, double tuning, int n_fft, int n_chroma) {
@@ -89,7 +132,7 @@ MatrixD spectral_contrast(const Matrix& S_mag, double sr, int n_fft, double fmin
   for (int i = 1; i < n_bands + 2; ++i) octa[static_cast<std::size_t>(i)] = fmin * std::pow(2.0, i - 1);
 
   MatrixD valley(n_bands + 1, n_frames), peak(n_bands + 1, n_frames);
-  std::vector<float> scratch;
+  std::vector<float> low, high;  // the q smallest (ascending) and q largest (descending) so far
   for (int k = 0; k <= n_bands; ++k) {
     const double f_low = octa[static_cast<std::size_t>(k)], f_high = octa[static_cast<std::size_t>(k) + 1];
     Eigen::Index first = -1, last = -1;
@@ -107,27 +150,33 @@ MatrixD spectral_contrast(const Matrix& S_mag, double sr, int n_fft, double fmin
     const Eigen::Index band_count = hi - lo + 1;
     if (k < n_bands) --hi;  // the top bin of a band belongs to the next band's sub-band only
     const Eigen::Index sub_count = hi - lo + 1;
-    const auto q = static_cast<Eigen::Index>(
-        std::max(1.0, std::nearbyint(quantile * static_cast<double>(band_count))));
-    scratch.resize(static_cast<std::size_t>(sub_count));
+    const auto q = static_cast<std::size_t>(std::min<double>(
+        static_cast<double>(sub_count), std::max(1.0, std::nearbyint(quantile * static_cast<double>(band_count)))));
     for (Eigen::Index t = 0; t < n_frames; ++t) {
+      // Only the q (<= ~10) extremes matter: keep two tiny sorted lists instead of sorting the
+      // band; almost every value is rejected by one comparison with the current q-th extreme.
       const float* col = S_mag.col(t).data() + lo;
-      std::copy(col, col + sub_count, scratch.begin());
-      // Only the q smallest and q largest matter: two selections instead of a full sort, then
-      // the few selected values are ordered so they are summed in numpy's order.
-      const auto low_end = scratch.begin() + q, high_begin = scratch.end() - q;
-      if (2 * q > sub_count) {
-        std::sort(scratch.begin(), scratch.end());
-      } else {
-        std::nth_element(scratch.begin(), low_end - 1, scratch.end());
-        std::sort(scratch.begin(), low_end);
-        std::nth_element(low_end, high_begin, scratch.end());
-        std::sort(high_begin, scratch.end());
+      low.assign(col, col + q);
+      std::sort(low.begin(), low.end());
+      high.assign(low.rbegin(), low.rend());
+      for (Eigen::Index i = static_cast<Eigen::Index>(q); i < sub_count; ++i) {
+        const float v = col[i];
+        if (v < low.back()) {
+          std::size_t j = q - 1;
+          for (; j > 0 && low[j - 1] > v; --j) low[j] = low[j - 1];
+          low[j] = v;
+        }
+        if (v > high.back()) {
+          std::size_t j = q - 1;
+          for (; j > 0 && high[j - 1] < v; --j) high[j] = high[j - 1];
+          high[j] = v;
+        }
       }
+      // numpy sums the sorted slices in ascending order, in float32.
       float v = 0.0f, p = 0.0f;
-      for (Eigen::Index i = 0; i < q; ++i) {
-        v += scratch[static_cast<std::size_t>(i)];
-        p += scratch[static_cast<std::size_t>(sub_count - q + i)];
+      for (std::size_t i = 0; i < q; ++i) {
+        v += low[i];
+        p += high[q - 1 - i];
       }
       valley(k, t) = v / static_cast<float>(q);
       peak(k, t) = p / static_cast<float>(q);

@@ -48,7 +48,12 @@ Matrix magnitude(const ComplexMatrix& D) {
   Matrix S(D.rows(), D.cols());
   const std::complex<float>* in = D.data();
   float* out = S.data();
-  for (Eigen::Index i = 0; i < D.size(); ++i) out[i] = std::hypot(in[i].real(), in[i].imag());
+  // glibc's hypotf evaluates sqrt(x*x + y*y) in double and rounds once; doing the same here gives
+  // identical bits (float inputs cannot overflow a double) and vectorises.
+  for (Eigen::Index i = 0; i < D.size(); ++i) {
+    const double re = in[i].real(), im = in[i].imag();
+    out[i] = static_cast<float>(std::sqrt(re * re + im * im));
+  }
   return S;
 }
 
