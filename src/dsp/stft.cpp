@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ser/dsp/fft.hpp"
+#include "ser/dsp/hpss.hpp"
 
 namespace ser::dsp {
 
@@ -44,17 +45,8 @@ ComplexMatrix stft(const float* y, std::size_t n, int n_fft, int hop, Window win
   return D;
 }
 
-Matrix magnitude(const ComplexMatrix& D) {
-  Matrix S(D.rows(), D.cols());
-  const std::complex<float>* in = D.data();
-  float* out = S.data();
-  // glibc's hypotf evaluates sqrt(x*x + y*y) in double and rounds once; doing the same here gives
-  // identical bits (float inputs cannot overflow a double) and vectorises.
-  for (Eigen::Index i = 0; i < D.size(); ++i) {
-    const double re = in[i].real(), im = in[i].imag();
-    out[i] = static_cast<float>(std::sqrt(re * re + im * im));
-  }
-  return S;
-}
+// np.abs of complex64 is not a correctly rounded hypot: NumPy uses its own scaled formula, which
+// numpy_abs reproduces bit for bit. Tuning estimation is sensitive to the last bit.
+Matrix magnitude(const ComplexMatrix& D) { return numpy_abs(D); }
 
 }  // namespace ser::dsp
