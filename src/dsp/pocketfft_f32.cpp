@@ -127,28 +127,26 @@ constexpr float kTi12 = float(0.5877852522924731291687059546390728L);
 constexpr float kHsqt2 = float(0.707106781186547524400844362104849L);
 constexpr float kSqrt2 = float(1.414213562373095048801688724209698L);
 
+// FFTPACK's PM: a = c + d, b = c - d.
 inline void pm(float& a, float& b, float c, float d) { a = c + d; b = c - d; }
 
 // Forward: (dr, di) = conj(w_x) * (cc(i-1,k,j), cc(i,k,j)), FFTPACK's MULPM grouping.
 #define SER_RADF_TW(x, j, dr, di)                                              \
   const float dr = W(x, i - 2) * CCf(i - 1, k, j) + W(x, i - 1) * CCf(i, k, j); \
   const float di = W(x, i - 2) * CCf(i, k, j) - W(x, i - 1) * CCf(i - 1, k, j)
+#define SER_LOOP_I for (size_t k = 0; k < l1; ++k) for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2)
 
 void radf2(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
   SER_IDX_SETUP(2);
   for (size_t k = 0; k < l1; ++k) pm(CHf(0, 0, k), CHf(ido - 1, 1, k), CCf(0, k, 0), CCf(0, k, 1));
   if (ido % 2 == 0)
-    for (size_t k = 0; k < l1; ++k) {
-      CHf(0, 1, k) = -CCf(ido - 1, k, 1);
-      CHf(ido - 1, 0, k) = CCf(ido - 1, k, 0);
-    }
+    for (size_t k = 0; k < l1; ++k) CHf(0, 1, k) = -CCf(ido - 1, k, 1), CHf(ido - 1, 0, k) = CCf(ido - 1, k, 0);
   if (ido <= 2) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      SER_RADF_TW(0, 1, tr2, ti2);
-      pm(CHf(i - 1, 0, k), CHf(ic - 1, 1, k), CCf(i - 1, k, 0), tr2);
-      pm(CHf(i, 0, k), CHf(ic, 1, k), ti2, CCf(i, k, 0));
-    }
+  SER_LOOP_I {
+    SER_RADF_TW(0, 1, tr2, ti2);
+    pm(CHf(i - 1, 0, k), CHf(ic - 1, 1, k), CCf(i - 1, k, 0), tr2);
+    pm(CHf(i, 0, k), CHf(ic, 1, k), ti2, CCf(i, k, 0));
+  }
 }
 
 void radf3(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
@@ -160,18 +158,17 @@ void radf3(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
     CHf(ido - 1, 1, k) = CCf(0, k, 0) + kTaur * cr2;
   }
   if (ido == 1) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      SER_RADF_TW(0, 1, dr2, di2);
-      SER_RADF_TW(1, 2, dr3, di3);
-      const float sr = dr2 + dr3, si = di2 + di3;  // d2 + d3, and taui * i(d3 - d2):
-      const float tr3 = kTaui * (di2 - di3), ti3 = kTaui * (dr3 - dr2);
-      CHf(i - 1, 0, k) = CCf(i - 1, k, 0) + sr;
-      CHf(i, 0, k) = CCf(i, k, 0) + si;
-      const float tr2 = CCf(i - 1, k, 0) + kTaur * sr, ti2 = CCf(i, k, 0) + kTaur * si;
-      pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr2, tr3);
-      pm(CHf(i, 2, k), CHf(ic, 1, k), ti3, ti2);
-    }
+  SER_LOOP_I {
+    SER_RADF_TW(0, 1, dr2, di2);
+    SER_RADF_TW(1, 2, dr3, di3);
+    const float sr = dr2 + dr3, si = di2 + di3;  // d2 + d3, and taui * i(d3 - d2):
+    const float tr3 = kTaui * (di2 - di3), ti3 = kTaui * (dr3 - dr2);
+    CHf(i - 1, 0, k) = CCf(i - 1, k, 0) + sr;
+    CHf(i, 0, k) = CCf(i, k, 0) + si;
+    const float tr2 = CCf(i - 1, k, 0) + kTaur * sr, ti2 = CCf(i, k, 0) + kTaur * si;
+    pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr2, tr3);
+    pm(CHf(i, 2, k), CHf(ic, 1, k), ti3, ti2);
+  }
 }
 
 void radf4(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
@@ -190,29 +187,23 @@ void radf4(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
       pm(CHf(0, 3, k), CHf(0, 1, k), ti1, CCf(ido - 1, k, 2));
     }
   if (ido <= 2) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      SER_RADF_TW(0, 1, cr2, ci2);
-      SER_RADF_TW(1, 2, cr3, ci3);
-      SER_RADF_TW(2, 3, cr4, ci4);
-      float tr1, tr2, tr3, tr4, ti1, ti2, ti3, ti4;
-      pm(tr1, tr4, cr4, cr2);
-      pm(ti1, ti4, ci2, ci4);
-      pm(tr2, tr3, CCf(i - 1, k, 0), cr3);
-      pm(ti2, ti3, CCf(i, k, 0), ci3);
-      pm(CHf(i - 1, 0, k), CHf(ic - 1, 3, k), tr2, tr1);
-      pm(CHf(i, 0, k), CHf(ic, 3, k), ti1, ti2);
-      pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr3, ti4);
-      pm(CHf(i, 2, k), CHf(ic, 1, k), tr4, ti3);
-    }
+  SER_LOOP_I {
+    SER_RADF_TW(0, 1, cr2, ci2);
+    SER_RADF_TW(1, 2, cr3, ci3);
+    SER_RADF_TW(2, 3, cr4, ci4);
+    float tr1, tr2, tr3, tr4, ti1, ti2, ti3, ti4;
+    pm(tr1, tr4, cr4, cr2), pm(ti1, ti4, ci2, ci4);
+    pm(tr2, tr3, CCf(i - 1, k, 0), cr3), pm(ti2, ti3, CCf(i, k, 0), ci3);
+    pm(CHf(i - 1, 0, k), CHf(ic - 1, 3, k), tr2, tr1), pm(CHf(i, 0, k), CHf(ic, 3, k), ti1, ti2);
+    pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr3, ti4), pm(CHf(i, 2, k), CHf(ic, 1, k), tr4, ti3);
+  }
 }
 
 void radf5(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
   SER_IDX_SETUP(5);
   for (size_t k = 0; k < l1; ++k) {
     float cr2, cr3, ci4, ci5;
-    pm(cr2, ci5, CCf(0, k, 4), CCf(0, k, 1));
-    pm(cr3, ci4, CCf(0, k, 3), CCf(0, k, 2));
+    pm(cr2, ci5, CCf(0, k, 4), CCf(0, k, 1)), pm(cr3, ci4, CCf(0, k, 3), CCf(0, k, 2));
     const float c0 = CCf(0, k, 0);
     CHf(0, 0, k) = c0 + cr2 + cr3;
     CHf(ido - 1, 1, k) = c0 + kTr11 * cr2 + kTr12 * cr3;
@@ -221,27 +212,24 @@ void radf5(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
     CHf(0, 4, k) = kTi12 * ci5 - kTi11 * ci4;
   }
   if (ido == 1) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      SER_RADF_TW(0, 1, dr2, di2);
-      SER_RADF_TW(1, 2, dr3, di3);
-      SER_RADF_TW(2, 3, dr4, di4);
-      SER_RADF_TW(3, 4, dr5, di5);
-      // (d2, d5) -> (d2 + d5, i(d5 - d2)) = (dr2+dr5, di2+di5 | di2-di5, dr5-dr2); same for (d3, d4)
-      const float sr2 = dr2 + dr5, sr5 = di2 - di5, si2 = di2 + di5, si5 = dr5 - dr2;
-      const float sr3 = dr3 + dr4, sr4 = di3 - di4, si3 = di3 + di4, si4 = dr4 - dr3;
-      const float c0r = CCf(i - 1, k, 0), c0i = CCf(i, k, 0);
-      CHf(i - 1, 0, k) = c0r + sr2 + sr3;
-      CHf(i, 0, k) = c0i + si2 + si3;
-      const float tr2 = c0r + kTr11 * sr2 + kTr12 * sr3, ti2 = c0i + kTr11 * si2 + kTr12 * si3;
-      const float tr3 = c0r + kTr12 * sr2 + kTr11 * sr3, ti3 = c0i + kTr12 * si2 + kTr11 * si3;
-      const float tr5 = kTi11 * sr5 + kTi12 * sr4, ti5 = kTi11 * si5 + kTi12 * si4;
-      const float tr4 = kTi12 * sr5 - kTi11 * sr4, ti4 = kTi12 * si5 - kTi11 * si4;
-      pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr2, tr5);
-      pm(CHf(i, 2, k), CHf(ic, 1, k), ti5, ti2);
-      pm(CHf(i - 1, 4, k), CHf(ic - 1, 3, k), tr3, tr4);
-      pm(CHf(i, 4, k), CHf(ic, 3, k), ti4, ti3);
-    }
+  SER_LOOP_I {
+    SER_RADF_TW(0, 1, dr2, di2);
+    SER_RADF_TW(1, 2, dr3, di3);
+    SER_RADF_TW(2, 3, dr4, di4);
+    SER_RADF_TW(3, 4, dr5, di5);
+    // (d2, d5) -> (d2 + d5, i(d5 - d2)) = (dr2+dr5, di2+di5 | di2-di5, dr5-dr2); same for (d3, d4)
+    const float sr2 = dr2 + dr5, sr5 = di2 - di5, si2 = di2 + di5, si5 = dr5 - dr2;
+    const float sr3 = dr3 + dr4, sr4 = di3 - di4, si3 = di3 + di4, si4 = dr4 - dr3;
+    const float c0r = CCf(i - 1, k, 0), c0i = CCf(i, k, 0);
+    CHf(i - 1, 0, k) = c0r + sr2 + sr3;
+    CHf(i, 0, k) = c0i + si2 + si3;
+    const float tr2 = c0r + kTr11 * sr2 + kTr12 * sr3, ti2 = c0i + kTr11 * si2 + kTr12 * si3;
+    const float tr3 = c0r + kTr12 * sr2 + kTr11 * sr3, ti3 = c0i + kTr12 * si2 + kTr11 * si3;
+    const float tr5 = kTi11 * sr5 + kTi12 * sr4, ti5 = kTi11 * si5 + kTi12 * si4;
+    const float tr4 = kTi12 * sr5 - kTi11 * sr4, ti4 = kTi12 * si5 - kTi11 * si4;
+    pm(CHf(i - 1, 2, k), CHf(ic - 1, 1, k), tr2, tr5), pm(CHf(i, 2, k), CHf(ic, 1, k), ti5, ti2);
+    pm(CHf(i - 1, 4, k), CHf(ic - 1, 3, k), tr3, tr4), pm(CHf(i, 4, k), CHf(ic, 3, k), ti4, ti3);
+  }
 }
 #undef SER_RADF_TW
 
@@ -257,18 +245,14 @@ void radb2(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
   SER_IDX_SETUP(2);
   for (size_t k = 0; k < l1; ++k) pm(CHb(0, k, 0), CHb(0, k, 1), CCb(0, 0, k), CCb(ido - 1, 1, k));
   if (ido % 2 == 0)
-    for (size_t k = 0; k < l1; ++k) {
-      CHb(ido - 1, k, 0) = 2 * CCb(ido - 1, 0, k);
-      CHb(ido - 1, k, 1) = -2 * CCb(0, 1, k);
-    }
+    for (size_t k = 0; k < l1; ++k) CHb(ido - 1, k, 0) = 2 * CCb(ido - 1, 0, k), CHb(ido - 1, k, 1) = -2 * CCb(0, 1, k);
   if (ido <= 2) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      float tr2, ti2;
-      pm(CHb(i - 1, k, 0), tr2, CCb(i - 1, 0, k), CCb(ic - 1, 1, k));
-      pm(ti2, CHb(i, k, 0), CCb(i, 0, k), CCb(ic, 1, k));
-      SER_RADB_TW(1, tr2, ti2);
-    }
+  SER_LOOP_I {
+    float tr2, ti2;
+    pm(CHb(i - 1, k, 0), tr2, CCb(i - 1, 0, k), CCb(ic - 1, 1, k));
+    pm(ti2, CHb(i, k, 0), CCb(i, 0, k), CCb(ic, 1, k));
+    SER_RADB_TW(1, tr2, ti2);
+  }
 }
 
 void radb3(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
@@ -281,20 +265,18 @@ void radb3(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
     pm(CHb(0, k, 2), CHb(0, k, 1), cr2, ci3);
   }
   if (ido == 1) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      const float tr2 = CCb(i - 1, 2, k) + CCb(ic - 1, 1, k), ti2 = CCb(i, 2, k) - CCb(ic, 1, k);
-      const float cr2 = CCb(i - 1, 0, k) + kTaur * tr2, ci2 = CCb(i, 0, k) + kTaur * ti2;
-      CHb(i - 1, k, 0) = CCb(i - 1, 0, k) + tr2;
-      CHb(i, k, 0) = CCb(i, 0, k) + ti2;
-      const float cr3 = kTaui * (CCb(i - 1, 2, k) - CCb(ic - 1, 1, k));
-      const float ci3 = kTaui * (CCb(i, 2, k) + CCb(ic, 1, k));
-      float dr2, dr3, di2, di3;
-      pm(dr3, dr2, cr2, ci3);
-      pm(di2, di3, ci2, cr3);
-      SER_RADB_TW(1, dr2, di2);
-      SER_RADB_TW(2, dr3, di3);
-    }
+  SER_LOOP_I {
+    const float tr2 = CCb(i - 1, 2, k) + CCb(ic - 1, 1, k), ti2 = CCb(i, 2, k) - CCb(ic, 1, k);
+    const float cr2 = CCb(i - 1, 0, k) + kTaur * tr2, ci2 = CCb(i, 0, k) + kTaur * ti2;
+    CHb(i - 1, k, 0) = CCb(i - 1, 0, k) + tr2;
+    CHb(i, k, 0) = CCb(i, 0, k) + ti2;
+    const float cr3 = kTaui * (CCb(i - 1, 2, k) - CCb(ic - 1, 1, k));
+    const float ci3 = kTaui * (CCb(i, 2, k) + CCb(ic, 1, k));
+    float dr2, dr3, di2, di3;
+    pm(dr3, dr2, cr2, ci3), pm(di2, di3, ci2, cr3);
+    SER_RADB_TW(1, dr2, di2);
+    SER_RADB_TW(2, dr3, di3);
+  }
 }
 
 void radb4(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
@@ -303,77 +285,63 @@ void radb4(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
     float tr1, tr2;
     pm(tr2, tr1, CCb(0, 0, k), CCb(ido - 1, 3, k));
     const float tr3 = 2 * CCb(ido - 1, 1, k), tr4 = 2 * CCb(0, 2, k);
-    pm(CHb(0, k, 0), CHb(0, k, 2), tr2, tr3);
-    pm(CHb(0, k, 3), CHb(0, k, 1), tr1, tr4);
+    pm(CHb(0, k, 0), CHb(0, k, 2), tr2, tr3), pm(CHb(0, k, 3), CHb(0, k, 1), tr1, tr4);
   }
   if (ido % 2 == 0)
     for (size_t k = 0; k < l1; ++k) {
       float tr1, tr2, ti1, ti2;
-      pm(ti1, ti2, CCb(0, 3, k), CCb(0, 1, k));
-      pm(tr2, tr1, CCb(ido - 1, 0, k), CCb(ido - 1, 2, k));
+      pm(ti1, ti2, CCb(0, 3, k), CCb(0, 1, k)), pm(tr2, tr1, CCb(ido - 1, 0, k), CCb(ido - 1, 2, k));
       CHb(ido - 1, k, 0) = tr2 + tr2;
       CHb(ido - 1, k, 1) = kSqrt2 * (tr1 - ti1);
       CHb(ido - 1, k, 2) = ti2 + ti2;
       CHb(ido - 1, k, 3) = -kSqrt2 * (tr1 + ti1);
     }
   if (ido <= 2) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      float tr1, tr2, tr3, tr4, ti1, ti2, ti3, ti4, cr2, cr3, cr4, ci2, ci3, ci4;
-      pm(tr2, tr1, CCb(i - 1, 0, k), CCb(ic - 1, 3, k));
-      pm(ti1, ti2, CCb(i, 0, k), CCb(ic, 3, k));
-      pm(tr4, ti3, CCb(i, 2, k), CCb(ic, 1, k));
-      pm(tr3, ti4, CCb(i - 1, 2, k), CCb(ic - 1, 1, k));
-      pm(CHb(i - 1, k, 0), cr3, tr2, tr3);
-      pm(CHb(i, k, 0), ci3, ti2, ti3);
-      pm(cr4, cr2, tr1, tr4);
-      pm(ci2, ci4, ti1, ti4);
-      SER_RADB_TW(1, cr2, ci2);
-      SER_RADB_TW(2, cr3, ci3);
-      SER_RADB_TW(3, cr4, ci4);
-    }
+  SER_LOOP_I {
+    float tr1, tr2, tr3, tr4, ti1, ti2, ti3, ti4, cr2, cr3, cr4, ci2, ci3, ci4;
+    pm(tr2, tr1, CCb(i - 1, 0, k), CCb(ic - 1, 3, k)), pm(ti1, ti2, CCb(i, 0, k), CCb(ic, 3, k));
+    pm(tr4, ti3, CCb(i, 2, k), CCb(ic, 1, k)), pm(tr3, ti4, CCb(i - 1, 2, k), CCb(ic - 1, 1, k));
+    pm(CHb(i - 1, k, 0), cr3, tr2, tr3), pm(CHb(i, k, 0), ci3, ti2, ti3);
+    pm(cr4, cr2, tr1, tr4), pm(ci2, ci4, ti1, ti4);
+    SER_RADB_TW(1, cr2, ci2);
+    SER_RADB_TW(2, cr3, ci3);
+    SER_RADB_TW(3, cr4, ci4);
+  }
 }
 
 void radb5(size_t ido, size_t l1, const float* cc, float* ch, const float* wa) {
   SER_IDX_SETUP(5);
   for (size_t k = 0; k < l1; ++k) {
     const float ti5 = CCb(0, 2, k) + CCb(0, 2, k), ti4 = CCb(0, 4, k) + CCb(0, 4, k);
-    const float tr2 = CCb(ido - 1, 1, k) + CCb(ido - 1, 1, k);
-    const float tr3 = CCb(ido - 1, 3, k) + CCb(ido - 1, 3, k);
+    const float tr2 = CCb(ido - 1, 1, k) + CCb(ido - 1, 1, k), tr3 = CCb(ido - 1, 3, k) + CCb(ido - 1, 3, k);
     const float c0 = CCb(0, 0, k);
     CHb(0, k, 0) = c0 + tr2 + tr3;
     const float cr2 = c0 + kTr11 * tr2 + kTr12 * tr3, cr3 = c0 + kTr12 * tr2 + kTr11 * tr3;
     const float ci5 = ti5 * kTi11 + ti4 * kTi12, ci4 = ti5 * kTi12 - ti4 * kTi11;
-    pm(CHb(0, k, 4), CHb(0, k, 1), cr2, ci5);
-    pm(CHb(0, k, 3), CHb(0, k, 2), cr3, ci4);
+    pm(CHb(0, k, 4), CHb(0, k, 1), cr2, ci5), pm(CHb(0, k, 3), CHb(0, k, 2), cr3, ci4);
   }
   if (ido == 1) return;
-  for (size_t k = 0; k < l1; ++k)
-    for (size_t i = 2, ic = ido - 2; i < ido; i += 2, ic -= 2) {
-      float tr2, tr3, tr4, tr5, ti2, ti3, ti4, ti5;
-      pm(tr2, tr5, CCb(i - 1, 2, k), CCb(ic - 1, 1, k));
-      pm(ti5, ti2, CCb(i, 2, k), CCb(ic, 1, k));
-      pm(tr3, tr4, CCb(i - 1, 4, k), CCb(ic - 1, 3, k));
-      pm(ti4, ti3, CCb(i, 4, k), CCb(ic, 3, k));
-      const float c0r = CCb(i - 1, 0, k), c0i = CCb(i, 0, k);
-      CHb(i - 1, k, 0) = c0r + tr2 + tr3;
-      CHb(i, k, 0) = c0i + ti2 + ti3;
-      const float cr2 = c0r + kTr11 * tr2 + kTr12 * tr3, ci2 = c0i + kTr11 * ti2 + kTr12 * ti3;
-      const float cr3 = c0r + kTr12 * tr2 + kTr11 * tr3, ci3 = c0i + kTr12 * ti2 + kTr11 * ti3;
-      const float cr5 = tr5 * kTi11 + tr4 * kTi12, cr4 = tr5 * kTi12 - tr4 * kTi11;
-      const float ci5 = ti5 * kTi11 + ti4 * kTi12, ci4 = ti5 * kTi12 - ti4 * kTi11;
-      float dr2, dr3, dr4, dr5, di2, di3, di4, di5;
-      pm(dr4, dr3, cr3, ci4);
-      pm(di3, di4, ci3, cr4);
-      pm(dr5, dr2, cr2, ci5);
-      pm(di2, di5, ci2, cr5);
-      SER_RADB_TW(1, dr2, di2);
-      SER_RADB_TW(2, dr3, di3);
-      SER_RADB_TW(3, dr4, di4);
-      SER_RADB_TW(4, dr5, di5);
-    }
+  SER_LOOP_I {
+    float tr2, tr3, tr4, tr5, ti2, ti3, ti4, ti5;
+    pm(tr2, tr5, CCb(i - 1, 2, k), CCb(ic - 1, 1, k)), pm(ti5, ti2, CCb(i, 2, k), CCb(ic, 1, k));
+    pm(tr3, tr4, CCb(i - 1, 4, k), CCb(ic - 1, 3, k)), pm(ti4, ti3, CCb(i, 4, k), CCb(ic, 3, k));
+    const float c0r = CCb(i - 1, 0, k), c0i = CCb(i, 0, k);
+    CHb(i - 1, k, 0) = c0r + tr2 + tr3;
+    CHb(i, k, 0) = c0i + ti2 + ti3;
+    const float cr2 = c0r + kTr11 * tr2 + kTr12 * tr3, ci2 = c0i + kTr11 * ti2 + kTr12 * ti3;
+    const float cr3 = c0r + kTr12 * tr2 + kTr11 * tr3, ci3 = c0i + kTr12 * ti2 + kTr11 * ti3;
+    const float cr5 = tr5 * kTi11 + tr4 * kTi12, cr4 = tr5 * kTi12 - tr4 * kTi11;
+    const float ci5 = ti5 * kTi11 + ti4 * kTi12, ci4 = ti5 * kTi12 - ti4 * kTi11;
+    float dr2, dr3, dr4, dr5, di2, di3, di4, di5;
+    pm(dr4, dr3, cr3, ci4), pm(di3, di4, ci3, cr4), pm(dr5, dr2, cr2, ci5), pm(di2, di5, ci2, cr5);
+    SER_RADB_TW(1, dr2, di2);
+    SER_RADB_TW(2, dr3, di3);
+    SER_RADB_TW(3, dr4, di4);
+    SER_RADB_TW(4, dr5, di5);
+  }
 }
 #undef SER_RADB_TW
+#undef SER_LOOP_I
 #undef SER_IDX_SETUP
 
 // ------------------------------------------------------------- complex (FFTPACK cfftp) passes
@@ -503,8 +471,7 @@ RealFftF32::RealFftF32(std::size_t n) : n_(n) {
 }
 
 void RealFftF32::run(float* c, float* ch, float scale, bool r2hc) const {
-  if (n_ == 1) { c[0] *= scale; return; }
-  float* p1 = c;
+  float* p1 = c;  // n == 1: no stages, just the scale
   float* p2 = ch;
   auto stage = [&](size_t s, size_t ido, size_t l1) {
     const float* wa = tw_.data() + stages_[s].tw_off;
@@ -534,9 +501,10 @@ void RealFftF32::run(float* c, float* ch, float scale, bool r2hc) const {
   for (size_t i = 0; i < n_; ++i) c[i] = scale * p1[i];
 }
 
-void RealFftF32::backward(const std::complex<float>* spectrum, float* out, float scale) const {
+void RealFftF32::backward(const Z* spectrum, float* out, float scale) const {
   backward(spectrum, out, scale, real_scratch(n_));
 }
+void RealFftF32::forward(const float* in, Z* out, float scale) const { forward(in, out, scale, real_scratch(n_)); }
 
 void RealFftF32::backward(const std::complex<float>* spectrum, float* out, float scale,
                           float* scratch) const {
@@ -549,10 +517,6 @@ void RealFftF32::backward(const std::complex<float>* spectrum, float* out, float
   }
   if (i < n_) out[i] = spectrum[k].real();
   run(out, scratch, scale, false);
-}
-
-void RealFftF32::forward(const float* in, std::complex<float>* out, float scale) const {
-  forward(in, out, scale, real_scratch(n_));
 }
 
 void RealFftF32::forward(const float* in, std::complex<float>* out, float scale, float* scratch) const {
@@ -587,7 +551,6 @@ ComplexFftF32::ComplexFftF32(std::size_t n) : n_(n) {
 template <bool Fwd>
 void ComplexFftF32::run(std::complex<float>* c, std::complex<float>* ch, float scale) const {
   auto scaled = [scale](Z z) { return Z(z.real() * scale, z.imag() * scale); };
-  if (n_ == 1) { c[0] = scaled(c[0]); return; }
   Z* p1 = c;
   Z* p2 = ch;
   size_t l1 = 1;
