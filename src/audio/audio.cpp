@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <unistd.h>
 
 #include "ser/error.hpp"
@@ -108,19 +110,45 @@ Signal read_mono(const std::string& path) {
   return sig;
 }
 
+namespace {
+
+// Designing an HQ filter costs ~25 us, so each thread keeps one resampler per rate pair and
+// resets it between signals; soxr_clear gives output identical to a fresh resampler.
+struct SoxrDeleter {
+  void operator()(soxr_t s) const { soxr_delete(s); }
+};
+using SoxrPtr = std::unique_ptr<std::remove_pointer_t<soxr_t>, SoxrDeleter>;
+
+soxr_t resampler_for(double in_rate, double out_rate) {
+  thread_local std::map<std::pair<double, double>, SoxrPtr> cache;
+  auto& slot = cache[{in_rate, out_rate}];
+  if (!slot) {
+    const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    const soxr_runtime_spec_t rt = soxr_runtime_spec(1);
+    soxr_error_t err = nullptr;
+    soxr_t s = soxr_create(in_rate, out_rate, 1, &err, &io, &q, &rt);
+    if (err || !s) fail_runtime("resample", std::string("libsoxr failed: ") + (err ? err : "no resampler"));
+    slot.reset(s);
+  } else {
+    soxr_clear(slot.get());
+  }
+  return slot.get();
+}
+
+}  // namespace
+
 std::vector<float> resample(const std::vector<float>& in, double in_rate, double out_rate) {
   const auto target_len = static_cast<std::size_t>(std::ceil(static_cast<double>(in.size()) * out_rate / in_rate));
-  // soxr's own output length: every sample it produces after the flush.
+  // Room for everything soxr emits, including the tail it flushes at the end.
   const std::size_t capacity = static_cast<std::size_t>(static_cast<double>(in.size()) * out_rate / in_rate) + 16;
   std::vector<float> out(capacity, 0.0f);
-  soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-  soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-  soxr_runtime_spec_t rt = soxr_runtime_spec(1);
-  std::size_t done = 0;
-  soxr_error_t err = soxr_oneshot(in_rate, out_rate, 1, in.data(), in.size(), nullptr, out.data(), out.size(),
-                                  &done, &io, &q, &rt);
+  soxr_t s = resampler_for(in_rate, out_rate);
+  std::size_t used = 0, done = 0, flushed = 0;
+  soxr_error_t err = soxr_process(s, in.data(), in.size(), &used, out.data(), out.size(), &done);
+  if (!err) err = soxr_process(s, nullptr, 0, nullptr, out.data() + done, out.size() - done, &flushed);
   if (err) fail_runtime("resample", std::string("libsoxr failed: ") + err);
-  out.resize(done);
+  out.resize(done + flushed);
   out.resize(target_len, 0.0f);  // librosa's fix_length: pad with zeros or trim
   return out;
 }

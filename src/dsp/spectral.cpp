@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <map>
+#include <stdexcept>
 #include <vector>
 
 #include "ser/dsp/filters.hpp"
@@ -126,13 +127,55 @@ Matrix chroma_stft(const Matrix& S_mag, double sr, double tuning, int n_fft, int
   return chroma;
 }
 
+namespace {
+constexpr int kLanes = 16;  // frames processed together; one AVX-512 register of floats
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Lanes lane_min(Lanes a, Lanes b) { return b < a ? b : a; }
+inline Lanes lane_max(Lanes a, Lanes b) { return b > a ? b : a; }
+
+// For kLanes frames at once, the float32 sums (ascending, as numpy sums a sorted slice) of the q
+// smallest and q largest values of rows [lo, lo+n) of `block` (one Lanes per bin). Each lane
+// keeps two sorted lists updated branchlessly: inserting v into an ascending list a while
+// dropping its largest is t[i] = min(a[i], max(a[i-1], v)), evaluated from the top down.
+void band_extreme_sums(const Lanes* block, std::size_t lo, std::size_t n, std::size_t q, Lanes& low_sum,
+                       Lanes& high_sum) {
+  constexpr std::size_t kMaxQ = 32;
+  Lanes low[kMaxQ], high[kMaxQ];
+  const float inf = std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < q; ++i) {
+    low[i] = Lanes{} + inf;
+    high[i] = Lanes{} - inf;
+  }
+  for (std::size_t b = lo; b < lo + n; ++b) {
+    const Lanes v = block[b];
+    for (std::size_t i = q - 1; i > 0; --i) {
+      low[i] = lane_min(low[i], lane_max(low[i - 1], v));
+      high[i] = lane_max(high[i], lane_min(high[i - 1], v));
+    }
+    low[0] = lane_min(low[0], v);
+    high[0] = lane_max(high[0], v);
+  }
+  low_sum = Lanes{};
+  high_sum = Lanes{};
+  for (std::size_t i = 0; i < q; ++i) {
+    low_sum += low[i];
+    high_sum += high[q - 1 - i];
+  }
+}
+
+}  // namespace
+
 MatrixD spectral_contrast(const Matrix& S_mag, double sr, int n_fft, double fmin, int n_bands, double quantile) {
   const Eigen::Index n_bins = S_mag.rows(), n_frames = S_mag.cols();
   std::vector<double> octa(static_cast<std::size_t>(n_bands) + 2, 0.0);
   for (int i = 1; i < n_bands + 2; ++i) octa[static_cast<std::size_t>(i)] = fmin * std::pow(2.0, i - 1);
 
   MatrixD valley(n_bands + 1, n_frames), peak(n_bands + 1, n_frames);
-  std::vector<float> low, high;  // the q smallest (ascending) and q largest (descending) so far
+  struct Band {
+    std::size_t lo, n, q;
+  };
+  std::vector<Band> bands;
   for (int k = 0; k <= n_bands; ++k) {
     const double f_low = octa[static_cast<std::size_t>(k)], f_high = octa[static_cast<std::size_t>(k) + 1];
     Eigen::Index first = -1, last = -1;
@@ -152,34 +195,29 @@ MatrixD spectral_contrast(const Matrix& S_mag, double sr, int n_fft, double fmin
     const Eigen::Index sub_count = hi - lo + 1;
     const auto q = static_cast<std::size_t>(std::min<double>(
         static_cast<double>(sub_count), std::max(1.0, std::nearbyint(quantile * static_cast<double>(band_count)))));
-    for (Eigen::Index t = 0; t < n_frames; ++t) {
-      // Only the q (<= ~10) extremes matter: keep two tiny sorted lists instead of sorting the
-      // band; almost every value is rejected by one comparison with the current q-th extreme.
-      const float* col = S_mag.col(t).data() + lo;
-      low.assign(col, col + q);
-      std::sort(low.begin(), low.end());
-      high.assign(low.rbegin(), low.rend());
-      for (Eigen::Index i = static_cast<Eigen::Index>(q); i < sub_count; ++i) {
-        const float v = col[i];
-        if (v < low.back()) {
-          std::size_t j = q - 1;
-          for (; j > 0 && low[j - 1] > v; --j) low[j] = low[j - 1];
-          low[j] = v;
-        }
-        if (v > high.back()) {
-          std::size_t j = q - 1;
-          for (; j > 0 && high[j - 1] < v; --j) high[j] = high[j - 1];
-          high[j] = v;
-        }
+    if (q > 32) throw std::invalid_argument("spectral_contrast: quantile too large for this band size");
+    bands.push_back({static_cast<std::size_t>(lo), static_cast<std::size_t>(sub_count), q});
+  }
+
+  // Frames side by side (one Lanes of kLanes frames per bin) so each band's selection runs on
+  // kLanes frames at once.
+  const auto bins = static_cast<std::size_t>(n_bins);
+  std::vector<Lanes> block(bins);
+  const float* cols[kLanes];
+  for (Eigen::Index t0 = 0; t0 < n_frames; t0 += kLanes) {
+    const int lanes = static_cast<int>(std::min<Eigen::Index>(kLanes, n_frames - t0));
+    for (int l = 0; l < kLanes; ++l) cols[l] = S_mag.col(t0 + std::min(l, lanes - 1)).data();  // pad: repeat last
+    for (std::size_t b = 0; b < bins; ++b) {
+      for (int l = 0; l < kLanes; ++l) block[b][l] = cols[l][b];
+    }
+    for (std::size_t k = 0; k < bands.size(); ++k) {
+      const Band& band = bands[k];
+      Lanes low_sum, high_sum;
+      band_extreme_sums(block.data(), band.lo, band.n, band.q, low_sum, high_sum);
+      for (int l = 0; l < lanes; ++l) {
+        valley(static_cast<Eigen::Index>(k), t0 + l) = low_sum[l] / static_cast<float>(band.q);
+        peak(static_cast<Eigen::Index>(k), t0 + l) = high_sum[l] / static_cast<float>(band.q);
       }
-      // numpy sums the sorted slices in ascending order, in float32.
-      float v = 0.0f, p = 0.0f;
-      for (std::size_t i = 0; i < q; ++i) {
-        v += low[i];
-        p += high[q - 1 - i];
-      }
-      valley(k, t) = v / static_cast<float>(q);
-      peak(k, t) = p / static_cast<float>(q);
     }
   }
   return power_to_db(peak) - power_to_db(valley);
