@@ -10,23 +10,14 @@
 #include "ser/audio/audio.hpp"
 #include "ser/error.hpp"
 #include "support/shared.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace ser;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("ser-audio-test-" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using ser::test::TempDir;
 
 // Writes interleaved float samples with an explicit libsndfile format.
 void write_sound(const std::string& path, int format, int sr, int channels, const std::vector<float>& interleaved) {
@@ -58,19 +49,19 @@ std::string error_of(const std::function<void()>& fn) {
 TEST(Audio, ReadsFormatsByContentNotExtension) {
   TempDir tmp;
   const auto x = tone(16000, 440, 16000);
-  write_sound(tmp.file("a.flac"), SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1, x);
-  write_sound(tmp.file("aiff_named.wav"), SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 16000, 1, x);
-  write_sound(tmp.file("b.ogg"), SF_FORMAT_OGG | SF_FORMAT_VORBIS, 16000, 1, x);
-  write_sound(tmp.file("c.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_24, 16000, 1, x);
+  write_sound((tmp / "a.flac"), SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1, x);
+  write_sound((tmp / "aiff_named.wav"), SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 16000, 1, x);
+  write_sound((tmp / "b.ogg"), SF_FORMAT_OGG | SF_FORMAT_VORBIS, 16000, 1, x);
+  write_sound((tmp / "c.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_24, 16000, 1, x);
   for (const char* name : {"a.flac", "aiff_named.wav", "b.ogg", "c.wav"}) {
-    const auto sig = audio::read_mono(tmp.file(name));
+    const auto sig = audio::read_mono((tmp / name));
     EXPECT_EQ(sig.sample_rate, 16000) << name;
     EXPECT_EQ(sig.samples.size(), x.size()) << name;
   }
   // Lossless formats decode the same values (16-bit quantisation aside).
-  const auto flac = audio::read_mono(tmp.file("a.flac")), aiff = audio::read_mono(tmp.file("aiff_named.wav"));
+  const auto flac = audio::read_mono((tmp / "a.flac")), aiff = audio::read_mono((tmp / "aiff_named.wav"));
   for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(flac.samples[i], aiff.samples[i]);
-  EXPECT_NE(audio::probe(tmp.file("aiff_named.wav")).format.find("AIFF"), std::string::npos);
+  EXPECT_NE(audio::probe((tmp / "aiff_named.wav")).format.find("AIFF"), std::string::npos);
 }
 
 TEST(Audio, MixesChannelsToMean) {
@@ -81,8 +72,8 @@ TEST(Audio, MixesChannelsToMean) {
     inter.push_back(-0.75f);
     inter.push_back(0.5f);
   }
-  write_sound(tmp.file("three.wav"), SF_FORMAT_WAV | SF_FORMAT_FLOAT, 8000, 3, inter);
-  const auto sig = audio::read_mono(tmp.file("three.wav"));
+  write_sound((tmp / "three.wav"), SF_FORMAT_WAV | SF_FORMAT_FLOAT, 8000, 3, inter);
+  const auto sig = audio::read_mono((tmp / "three.wav"));
   ASSERT_EQ(sig.samples.size(), 1000u);
   EXPECT_FLOAT_EQ(sig.samples[10], (0.25f + -0.75f + 0.5f) / 3.0f);
 }
@@ -113,22 +104,22 @@ TEST(Audio, ReadsOriginalWavsWithExtraChunks) {
 
 TEST(Audio, BadInputNamesTheFile) {
   TempDir tmp;
-  const std::string missing = tmp.file("missing.wav");
+  const std::string missing = (tmp / "missing.wav");
   EXPECT_NE(error_of([&] { audio::load(missing); }).find(missing + ": file not found"), std::string::npos);
 
-  const std::string empty = tmp.file("empty.wav");
+  const std::string empty = (tmp / "empty.wav");
   std::ofstream(empty).close();
   EXPECT_NE(error_of([&] { audio::load(empty); }).find(empty + ": empty file"), std::string::npos);
 
-  const std::string text = tmp.file("notes.wav");
+  const std::string text = (tmp / "notes.wav");
   std::ofstream(text) << "this is not audio at all, just some text\n";
   EXPECT_NE(error_of([&] { audio::load(text); }).find(text + ": not readable as audio"), std::string::npos);
 
-  const std::string zero = tmp.file("zero.wav");
+  const std::string zero = (tmp / "zero.wav");
   write_sound(zero, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, {});
   EXPECT_NE(error_of([&] { audio::load(zero); }).find("zero-length audio"), std::string::npos);
 
-  const std::string nan = tmp.file("nan.wav");
+  const std::string nan = (tmp / "nan.wav");
   auto x = tone(1000, 440, 16000);
   x[500] = std::nanf("");
   write_sound(nan, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, x);
@@ -137,7 +128,7 @@ TEST(Audio, BadInputNamesTheFile) {
 
 TEST(Audio, TruncatedWavIsAnError) {
   TempDir tmp;
-  const std::string full = tmp.file("full.wav"), cut = tmp.file("cut.wav");
+  const std::string full = (tmp / "full.wav"), cut = (tmp / "cut.wav");
   write_sound(full, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, tone(16000, 440, 16000));
   EXPECT_EQ(audio::read_mono(full).samples.size(), 16000u);
   fs::copy_file(full, cut);

@@ -14,30 +14,14 @@
 #include "ser/error.hpp"
 #include "ser/util/csv.hpp"
 #include "support/shared.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace ser::data;
 
 namespace {
 
-// A fresh folder under the system temp dir, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ser-test-data-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-
- private:
-  fs::path path_;
-};
+using ser::test::TempDir;
 
 // Indexing never opens audio, so empty files named like the corpus are enough.
 void touch(const std::string& path, const std::string& content = "") {

@@ -21,6 +21,7 @@
 #include "ser/util/hash.hpp"
 #include "ser/util/npy.hpp"
 #include "support/shared.hpp"
+#include "support/temp_dir.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,23 +32,7 @@ using features::ExtractSummary;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ser-test-extract-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-
- private:
-  fs::path path_;
-};
+using ser::test::TempDir;
 
 // mean, RMS, length: cheap, exact, and different for every test signal.
 class FakeSet : public features::FeatureSet {
