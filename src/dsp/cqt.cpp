@@ -1,7 +1,8 @@
 // librosa 0.11 vqt(gamma=0) with its float32/complex64 roundings: the basis is built in float64,
 // stored as complex64 (filters.wavelet), FFT'd and sparsified (util.sparsify_rows); the
-// per-octave STFT runs in float64 and is stored as complex64; basis.dot(D) is scipy's CSR
-// product in complex64 arithmetic, accumulated in column order, which is reproduced exactly.
+// per-octave STFT runs in float64 (pocketfft's rfft, bit for bit) and is stored as complex64;
+// basis.dot(D) is scipy's CSR product in complex64 arithmetic, accumulated in column order,
+// which is reproduced exactly.
 // Not reproduced bit for bit: NumPy 2 FFTs the complex64 basis in float32 (pocketfft); here it
 // is a float64 FFT rounded to complex64 (1e-7 relative, 1.3e-5 at most in chroma).
 // GCC contracts a*b+c into FMA in C++ even with -std=c++17; NumPy/SciPy round each operation,
@@ -22,6 +23,7 @@
 #include "ser/audio/audio.hpp"
 #include "ser/dsp/fft.hpp"
 #include "ser/dsp/hpss.hpp"
+#include "ser/dsp/pocketfft_f64.hpp"
 #include "ser/error.hpp"
 
 namespace ser::dsp {
@@ -317,46 +319,41 @@ std::vector<float> downsample(const std::vector<float>& y, int factor) {
   return out;
 }
 
-// dst[c * rows + r] = src[r * cols + c], in tiles so that writes stay contiguous.
-void transpose(const float* src, std::size_t rows, std::size_t cols, float* dst) {
-  constexpr std::size_t kTile = 64;
-  for (std::size_t r0 = 0; r0 < rows; r0 += kTile)
-    for (std::size_t c0 = 0; c0 < cols; c0 += kTile) {
-      const std::size_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-      for (std::size_t c = c0; c < c1; ++c)
-        for (std::size_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
-    }
-}
-
 // One octave: STFT (ones window, centred, zero padding) of the current signal, kept as
-// complex64 bin-major rows so that the CSR product vectorises over frames.
+// complex64 bin-major rows so that the CSR product vectorises over frames. The FFT is
+// pocketfft's float64 rfft bit for bit (RealFftF64, as librosa's stft under NumPy 2), kLanes
+// frames at a time.
 void octave_response(const OctaveBasis& ob, const std::vector<float>& y, std::size_t T, const CqtPlan& plan,
                      Matrix& C) {
-  const int N = ob.n_fft, nb = ob.bin_hi - ob.bin_lo;
-  const std::ptrdiff_t half = N / 2, n = static_cast<std::ptrdiff_t>(y.size());
-  std::vector<float> dre(static_cast<std::size_t>(nb) * T), dim(static_cast<std::size_t>(nb) * T);
-  // The signal in float64 with n_fft/2 zeros either side and enough tail for the last frame.
-  const std::size_t padded = std::max<std::size_t>(
-      static_cast<std::size_t>(n + 2 * half), (T - 1) * static_cast<std::size_t>(ob.hop) + static_cast<std::size_t>(N));
-  std::vector<double> xd(padded, 0.0);
-  for (std::ptrdiff_t i = 0; i < n; ++i) xd[static_cast<std::size_t>(half + i)] = y[static_cast<std::size_t>(i)];
-  RealFft fft(N);
-  double* frame = fft.real();
-  const double* spec = reinterpret_cast<const double*>(fft.spectrum() + ob.bin_lo);
-  const auto NB = static_cast<std::size_t>(nb);
-  std::vector<float> sre(T * NB), sim(T * NB);  // frame-major, transposed below
-  for (std::size_t t = 0; t < T; ++t) {
-    std::memcpy(frame, xd.data() + t * static_cast<std::size_t>(ob.hop), static_cast<std::size_t>(N) * sizeof(double));
-    fft.forward();
-    float* re = &sre[t * NB];
-    float* im = &sim[t * NB];
-    for (std::size_t b = 0; b < NB; ++b) {
-      re[b] = static_cast<float>(spec[2 * b]);
-      im[b] = static_cast<float>(spec[2 * b + 1]);
+  constexpr std::size_t L = RealFftF64::kLanes;
+  const auto N = static_cast<std::size_t>(ob.n_fft), H = static_cast<std::size_t>(ob.hop);
+  const auto NB = static_cast<std::size_t>(ob.bin_hi - ob.bin_lo);
+  std::vector<float> dre(NB * T), dim(NB * T);
+  // The signal with n_fft/2 zeros either side, and zeros up to the last frame of the last batch.
+  const std::size_t half = N / 2, batches = (T + L - 1) / L;
+  std::vector<float> xp(std::max(y.size() + 2 * half, (batches * L - 1) * H + N), 0.0f);
+  std::copy(y.begin(), y.end(), xp.begin() + static_cast<std::ptrdiff_t>(half));
+  const RealFftF64 fft(N);
+  LaneBuffer buf(2 * N * L);
+  for (std::size_t t0 = 0; t0 < T; t0 += L) {
+    const float* frame[L];
+    for (std::size_t l = 0; l < L; ++l) frame[l] = xp.data() + (t0 + l) * H;
+    fft.load_lanes(frame, nullptr, buf.data());  // window "ones": the float64 samples
+    const double* spec = fft.forward_lanes(buf.data(), buf.data() + N * L);
+    const std::size_t lanes = std::min(L, T - t0);
+    // Half-complex r0, r1, i1, ..., r_{N/2} (L lanes each) -> complex64 bins bin_lo..bin_hi-1.
+    for (std::size_t j = 0; j < NB; ++j) {
+      const std::size_t b = static_cast<std::size_t>(ob.bin_lo) + j;
+      const double* re = spec + (b == 0 ? 0 : 2 * b - 1) * L;
+      const double* im = (b == 0 || 2 * b == N) ? nullptr : spec + 2 * b * L;
+      float* dr = &dre[j * T + t0];
+      float* di = &dim[j * T + t0];
+      for (std::size_t l = 0; l < lanes; ++l) {
+        dr[l] = static_cast<float>(re[l]);
+        di[l] = im ? static_cast<float>(im[l]) : 0.0f;
+      }
     }
   }
-  transpose(sre.data(), T, NB, dre.data());
-  transpose(sim.data(), T, NB, dim.data());
   std::vector<float> acc_re(T), acc_im(T), mag(T);
   std::vector<std::complex<float>> v(T);
   for (int r = 0; r < ob.row_hi - ob.row_lo; ++r) {

@@ -1,18 +1,82 @@
 #include "ser/dsp/stft.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ser/dsp/fft.hpp"
 #include "ser/dsp/hpss.hpp"
+#include "ser/dsp/pocketfft_f64.hpp"
 
 namespace ser::dsp {
 
+namespace {
+
+#include "hann_tables.inc"
+
+constexpr std::size_t L = RealFftF64::kLanes;
+
+// The frames, window and FFT as librosa under NumPy 2 runs them: float64 window times float32
+// samples, numpy.fft.rfft in float64 (pocketfft), rounded per component into complex64.
+// L frames go through the FFT at once, one per SIMD lane (see pocketfft_f64.hpp).
+void stft_pocketfft(const float* y, std::size_t n, int n_fft, int hop, const std::vector<double>& w,
+                    ComplexMatrix& D) {
+  const RealFftF64 fft(static_cast<std::size_t>(n_fft));
+  const std::size_t N = static_cast<std::size_t>(n_fft), H = static_cast<std::size_t>(hop);
+  const std::size_t frames = static_cast<std::size_t>(D.cols()), pad = N / 2;
+  // librosa's centring (zero padding of n_fft/2 each side), extended with zeros to whole
+  // batches: frame t is ypad[t*hop, t*hop + n_fft).
+  const std::size_t batches = (frames + L - 1) / L;
+  std::vector<float> ypad(std::max(pad + n, (batches * L - 1) * H + N), 0.0f);
+  std::copy(y, y + n, ypad.begin() + static_cast<std::ptrdiff_t>(pad));
+  LaneBuffer buf(2 * N * L);
+  double* data = buf.data();
+  double* scratch = data + N * L;
+  for (std::size_t t0 = 0; t0 < frames; t0 += L) {
+    const float* frame[L];
+    for (std::size_t l = 0; l < L; ++l) frame[l] = ypad.data() + (t0 + l) * H;
+    fft.load_lanes(frame, w.data(), data);
+    const double* half = fft.forward_lanes(data, scratch);
+    const std::size_t lanes = std::min(L, frames - t0);
+    std::complex<float>* col[L];
+    for (std::size_t l = 0; l < lanes; ++l) col[l] = D.col(static_cast<Eigen::Index>(t0 + l)).data();
+    fft.store_lanes(half, col, lanes);
+  }
+}
+
+// Sizes pocketfft's rfftp does not cover (a prime factor > 5): FFTW, close but not bit-exact.
+void stft_fftw(const float* y, std::size_t n, int n_fft, int hop, const std::vector<double>& w, ComplexMatrix& D) {
+  const int n_bins = n_fft / 2 + 1;
+  const std::ptrdiff_t pad = n_fft / 2;
+  RealFft fft(n_fft);
+  double* buf = fft.real();
+  const std::complex<double>* spec = fft.spectrum();
+  for (Eigen::Index t = 0; t < D.cols(); ++t) {
+    const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - pad;  // in y's coordinates
+    for (int k = 0; k < n_fft; ++k) {
+      const std::ptrdiff_t i = start + k;
+      const double v = (i >= 0 && static_cast<std::size_t>(i) < n) ? static_cast<double>(y[i]) : 0.0;
+      buf[k] = w[static_cast<std::size_t>(k)] * v;
+    }
+    fft.forward();
+    std::complex<float>* col = D.col(t).data();
+    for (int b = 0; b < n_bins; ++b) {
+      col[b] = std::complex<float>(static_cast<float>(spec[b].real()), static_cast<float>(spec[b].imag()));
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<double> make_window(Window window, int n) {
   std::vector<double> w(static_cast<std::size_t>(n), 1.0);
-  if (window == Window::Hann) {
-    // scipy's general_cosine: 0.5 - 0.5 cos(2 pi k / n) for the periodic (fftbins) form.
-    for (int k = 0; k < n; ++k) w[static_cast<std::size_t>(k)] = 0.5 - 0.5 * std::cos(2.0 * M_PI * k / n);
-  }
+  if (window != Window::Hann) return w;
+  for (const HannTable& t : kHannTables)
+    if (t.n == n) return std::vector<double>(t.w, t.w + n);
+  // scipy's general_cosine, periodic: w = 0.5 + 0.5 cos(fac), fac = linspace(-pi, pi, n + 1)[:-1]
+  // (k * step + start, step = 2 pi / n). NumPy's SIMD cos differs from std::cos in the last bit
+  // for many k, so the common sizes come from the exact tables above.
+  const double step = (M_PI - -M_PI) / n;
+  for (int k = 0; k < n; ++k) w[static_cast<std::size_t>(k)] = 0.5 + 0.5 * std::cos(k * step + -M_PI);
   return w;
 }
 
@@ -23,25 +87,11 @@ std::size_t stft_frame_count(std::size_t n_samples, int hop) {
 ComplexMatrix stft(const float* y, std::size_t n, int n_fft, int hop, Window window) {
   const std::vector<double> w = make_window(window, n_fft);
   const std::size_t frames = stft_frame_count(n, hop);
-  const int n_bins = n_fft / 2 + 1;
-  const std::ptrdiff_t pad = n_fft / 2;
-  ComplexMatrix D(n_bins, static_cast<Eigen::Index>(frames));
-  RealFft fft(n_fft);
-  double* buf = fft.real();
-  const std::complex<double>* spec = fft.spectrum();
-  for (std::size_t t = 0; t < frames; ++t) {
-    const std::ptrdiff_t start = static_cast<std::ptrdiff_t>(t) * hop - pad;  // in y's coordinates
-    for (int k = 0; k < n_fft; ++k) {
-      const std::ptrdiff_t i = start + k;
-      const double v = (i >= 0 && static_cast<std::size_t>(i) < n) ? static_cast<double>(y[i]) : 0.0;
-      buf[k] = w[static_cast<std::size_t>(k)] * v;
-    }
-    fft.forward();
-    std::complex<float>* col = D.col(static_cast<Eigen::Index>(t)).data();
-    for (int b = 0; b < n_bins; ++b) {
-      col[b] = std::complex<float>(static_cast<float>(spec[b].real()), static_cast<float>(spec[b].imag()));
-    }
-  }
+  ComplexMatrix D(n_fft / 2 + 1, static_cast<Eigen::Index>(frames));
+  if (RealFftF64::supported(static_cast<std::size_t>(n_fft)))
+    stft_pocketfft(y, n, n_fft, hop, w, D);
+  else
+    stft_fftw(y, n, n_fft, hop, w, D);
   return D;
 }
 

@@ -25,10 +25,8 @@ constexpr double kTol = 1e-4;
 
 // Near-silent frames make chroma_cqt ill-conditioned: their low CQT octaves are leakage from
 // loud frames with heavy cancellation, and random 1-ulp changes of librosa's own y_harm move
-// chroma by 1-3e-4. y_harm is bit-identical to librosa's except on the chirp, where ~1 % of the
-// float64 STFT bins (those ~1e-7 below their frame's peak) round to other complex64 values with
-// FFTW than with NumPy's pocketfft; that 2e-10 relative difference becomes 2.2e-4 in chroma.
-double end_to_end_tol(const std::string& clip) { return clip == "chirp_44k_float" ? 5e-4 : kTol; }
+// chroma by 1-3e-4. The STFT and the istft are bit-identical to NumPy's, so y_harm is too, and
+// every clip is held to the same 1e-4.
 
 // scipy.ndimage's reflect offsets map window positions -2kN (k >= 2) to index -1, i.e. outside
 // the array, so for fewer than 4 frames librosa's harmonic median reads memory before the
@@ -183,7 +181,7 @@ TEST_P(HarmonicParity, EndToEnd) {
   std::printf("[parity] %-40s tuning e2e           ours %.2f ref %.2f\n", GetParam(), b.tuning_cqt, tuning_ref_);
   EXPECT_NEAR(b.tuning_cqt, tuning_ref_, 1e-9);
   report("e2e cqt_mag", test::matrix_relative_error(read_npy(dir_ + "/cqt_mag.npy"), b.cqt_mag));
-  const double tol = end_to_end_tol(GetParam());
+  const double tol = kTol;
   report("e2e chroma_cqt", test::matrix_relative_error(read_npy(dir_ + "/chroma_cqt.npy"), b.chroma_cqt), tol);
   report("e2e tonnetz", test::matrix_relative_error(read_npy(dir_ + "/tonnetz.npy"), b.tonnetz), tol);
 }

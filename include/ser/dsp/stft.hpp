@@ -1,8 +1,9 @@
 #pragma once
 // Short-time Fourier transform as librosa 0.11 computes it: center=True with zero padding,
-// periodic window, frames = 1 + len / hop. The transform runs in double precision and is stored as
-// complex64, which is what librosa's float64 window times float32 signal, rounded into a complex64
-// matrix, gives.
+// periodic window, frames = 1 + len / hop. librosa's float64 window times the float32 signal goes
+// through NumPy 2's pocketfft rfft in double precision and is rounded into a complex64 matrix;
+// stft() reproduces that bit for bit (scipy's exact Hann values, pocketfft_f64.hpp's FFT) for
+// every n_fft whose prime factors are 2, 3 and 5; other sizes use FFTW (last-bit differences).
 #include <cstddef>
 #include <vector>
 
@@ -12,7 +13,9 @@ namespace ser::dsp {
 
 enum class Window { Hann, Ones };
 
-// scipy.signal.get_window(name, n, fftbins=True): periodic.
+// scipy.signal.get_window(name, n, fftbins=True): periodic. Hann for n = 1024, 2048, 4096 is
+// scipy's exact table (NumPy's cos); other n use 0.5 + 0.5 cos(linspace(-pi, pi, n+1)[:-1]) with
+// std::cos, which can differ in the last bit.
 std::vector<double> make_window(Window window, int n);
 
 std::size_t stft_frame_count(std::size_t n_samples, int hop);
