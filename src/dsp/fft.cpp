@@ -86,7 +86,10 @@ void ComplexFft::forward() {
 }
 
 const char* fft_backend_name() {
-  static const std::string name = std::string(fftw_version);
+  // The feature paths use our NumPy-exact pocketfft-order transforms; FFTW serves the rest
+  // (filter design, sizes with prime factors above 5).
+  static const std::string name =
+      std::string("NumPy-exact pocketfft order (f64 batched, f32); ") + fftw_version + " for the rest";
   return name.c_str();
 }
 
