@@ -54,6 +54,27 @@ std::vector<ScannedFile> scan_audio_files(const std::string& root) {
   return files;
 }
 
+CorpusIndex index_folder(const std::string& root, const std::string& dataset, std::vector<std::string> columns,
+                         const NameParser& parse, const ItemCheck& check) {
+  CorpusIndex index;
+  index.dataset = dataset;
+  index.root = root;
+  index.metadata_columns = std::move(columns);
+  for (auto& f : scan_audio_files(root)) {
+    ParsedName parsed = parse(f.stem);
+    if (parsed.ok() && check) parsed.error = check(f, parsed.item);
+    if (!parsed.ok()) {
+      index.problems.push_back({f.path, parsed.error});
+      continue;
+    }
+    parsed.item.id = std::move(f.id);
+    parsed.item.path = std::move(f.path);
+    index.items.push_back(std::move(parsed.item));
+  }
+  finalize(index);
+  return index;
+}
+
 void finalize(CorpusIndex& index) {
   std::map<std::string, std::vector<std::size_t>> by_id;
   for (std::size_t i = 0; i < index.items.size(); ++i) by_id[index.items[i].id].push_back(i);

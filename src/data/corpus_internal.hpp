@@ -1,5 +1,6 @@
 #pragma once
 // Pieces shared by the corpus indexers (not part of the public API).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,12 @@ std::vector<ScannedFile> scan_audio_files(const std::string& root);
 void finalize(CorpusIndex& index);
 
 std::string to_lower(std::string s);
+
+// The folder corpora's common loop: scan root, name every file with `parse`, let `check`
+// (optional) veto a parsed item with a reason, report the rest as problems, finalize.
+using NameParser = std::function<ParsedName(const std::string& stem)>;
+using ItemCheck = std::function<std::string(const ScannedFile& file, const Item& item)>;
+CorpusIndex index_folder(const std::string& root, const std::string& dataset, std::vector<std::string> columns,
+                         const NameParser& parse, const ItemCheck& check = {});
 
 }  // namespace ser::data::detail

@@ -83,22 +83,7 @@ ParsedName parse_emodb_name(const std::string& stem) {
 }
 
 CorpusIndex index_emodb(const std::string& root) {
-  CorpusIndex index;
-  index.dataset = "emodb";
-  index.root = root;
-  index.metadata_columns = emodb_metadata_columns();
-  for (auto& f : detail::scan_audio_files(root)) {
-    ParsedName parsed = parse_emodb_name(f.stem);
-    if (!parsed.ok()) {
-      index.problems.push_back({f.path, parsed.error});
-      continue;
-    }
-    parsed.item.id = std::move(f.id);
-    parsed.item.path = std::move(f.path);
-    index.items.push_back(std::move(parsed.item));
-  }
-  detail::finalize(index);
-  return index;
+  return detail::index_folder(root, "emodb", emodb_metadata_columns(), parse_emodb_name);
 }
 
 }  // namespace ser::data

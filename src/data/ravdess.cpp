@@ -95,30 +95,16 @@ ParsedName parse_ravdess_name(const std::string& stem) {
 }
 
 CorpusIndex index_ravdess(const std::string& root) {
-  CorpusIndex index;
-  index.dataset = "ravdess";
-  index.root = root;
-  index.metadata_columns = ravdess_metadata_columns();
-  for (auto& f : detail::scan_audio_files(root)) {
-    ParsedName parsed = parse_ravdess_name(f.stem);
-    if (!parsed.ok()) {
-      index.problems.push_back({f.path, parsed.error});
-      continue;
-    }
-    // A file filed under the wrong actor's folder means the corpus was rearranged by hand; its
-    // label may be right but its speaker is in doubt, which would leak across speaker folds.
+  // A file filed under the wrong actor's folder means the corpus was rearranged by hand; its
+  // label may be right but its speaker is in doubt, which would leak across speaker folds.
+  auto check_folder = [](const detail::ScannedFile& f, const Item& item) -> std::string {
     const int folder_actor = actor_folder_number(f.parent);
-    if (folder_actor >= 0 && folder_actor != std::stoi(parsed.item.speaker)) {
-      index.problems.push_back({f.path, "actor code " + parsed.item.speaker + " in the name does not match folder " +
-                                            f.parent});
-      continue;
+    if (folder_actor >= 0 && folder_actor != std::stoi(item.speaker)) {
+      return "actor code " + item.speaker + " in the name does not match folder " + f.parent;
     }
-    parsed.item.id = std::move(f.id);
-    parsed.item.path = std::move(f.path);
-    index.items.push_back(std::move(parsed.item));
-  }
-  detail::finalize(index);
-  return index;
+    return "";
+  };
+  return detail::index_folder(root, "ravdess", ravdess_metadata_columns(), parse_ravdess_name, check_folder);
 }
 
 }  // namespace ser::data
