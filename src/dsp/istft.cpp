@@ -66,12 +66,21 @@ std::vector<float> istft_columns(int n_bins, std::size_t n_cols, std::size_t len
   const IstftTables& tab = tables(n_fft);
   const std::vector<double>& w = tab.window;
   const std::size_t buf_len = N + H * (n_frames - 1);
-  std::vector<float> buf(buf_len, 0.0f), frame(N);
-  std::vector<std::complex<float>> col(static_cast<std::size_t>(n_bins));
-  for (std::size_t t = 0; t < n_frames; ++t) {
-    column(t, col.data());
-    tab.irfft.backward(col.data(), frame.data(), 1.0f / static_cast<float>(n_fft));  // numpy's 1/n scaling
-    overlap_add(buf.data() + t * H, w.data(), frame.data(), N);
+  std::vector<float> buf(buf_len, 0.0f);
+  // kLanes frames per inverse transform call (one per SIMD lane, same bits as one at a time);
+  // overlap-add stays in frame order, as its float32 rounding depends on it.
+  constexpr std::size_t L = RealFftF32::kLanes;
+  const std::size_t B = static_cast<std::size_t>(n_bins);
+  std::vector<float> frames(L * N);
+  std::vector<std::complex<float>> cols(L * B);
+  const std::complex<float>* in[L];
+  float* out[L];
+  for (std::size_t l = 0; l < L; ++l) in[l] = cols.data() + l * B, out[l] = frames.data() + l * N;
+  for (std::size_t t0 = 0; t0 < n_frames; t0 += L) {
+    const std::size_t lanes = std::min(L, n_frames - t0);
+    for (std::size_t l = 0; l < lanes; ++l) column(t0 + l, cols.data() + l * B);
+    tab.irfft.backward_batch(in, out, lanes, 1.0f / static_cast<float>(n_fft));  // numpy's 1/n scaling
+    for (std::size_t l = 0; l < lanes; ++l) overlap_add(buf.data() + (t0 + l) * H, w.data(), out[l], N);
   }
 
   // window_sumsquare, float32-accumulated in frame order, only where samples are kept. Where all

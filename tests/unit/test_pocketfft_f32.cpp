@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -169,6 +170,81 @@ TEST(PocketFftF32, ConcurrentUseGivesIdenticalResults) {
   for (int t = 0; t < 4; ++t) EXPECT_TRUE(ok[t]) << "thread " << t;
 }
 
+// backward_batch runs RealFftF32::kLanes transforms per SIMD pass; every lane must give
+// backward()'s bits. Each vector is run in every lane position, and counts that leave padding
+// lanes are included.
+namespace {
+
+// batch[f] = backward_batch output of spectra[(f + shift) % m], count frames, for each shift.
+void expect_batch_matches(const RealFftF32& fft, const std::vector<std::vector<cf>>& spectra,
+                          const std::vector<std::vector<float>>& want, std::size_t count, float scale,
+                          const std::string& what) {
+  const std::size_t n = fft.size(), m = spectra.size();
+  std::size_t bad = 0;
+  for (std::size_t shift = 0; shift < RealFftF32::kLanes; ++shift) {
+    std::vector<const cf*> in(count);
+    std::vector<std::vector<float>> out(count, std::vector<float>(n, std::nanf("")));
+    std::vector<float*> outp(count);
+    for (std::size_t f = 0; f < count; ++f) in[f] = spectra[(f + shift) % m].data(), outp[f] = out[f].data();
+    fft.backward_batch(in.data(), outp.data(), count, scale);
+    for (std::size_t f = 0; f < count; ++f)
+      bad += count_mismatch(out[f].data(), want[(f + shift) % m].data(), n,
+                            what + " frame " + std::to_string(f) + " shift " + std::to_string(shift));
+  }
+  EXPECT_EQ(bad, 0u) << what << " count=" << count;
+}
+
+}  // namespace
+
+TEST(PocketFftF32, BackwardBatchMatchesScipyGoldensInEveryLane) {
+  const auto in = load_f32("irfft_in"), want = load_f32("irfft_out");
+  std::size_t off_in = 0, off_out = 0;
+  for (const auto& row : sizes()) {
+    const RealFftF32 fft(row.n);
+    const std::size_t m = row.n / 2 + 1;
+    std::vector<std::vector<cf>> spectra;
+    std::vector<std::vector<float>> outs;
+    for (std::size_t v = 0; v < row.vectors; ++v) {
+      const cf* s = reinterpret_cast<const cf*>(in.data() + off_in);
+      spectra.emplace_back(s, s + m);
+      outs.emplace_back(want.begin() + off_out, want.begin() + off_out + row.n);
+      off_in += 2 * m;
+      off_out += row.n;
+    }
+    // Every golden vector lands in every lane: kLanes shifts of a kLanes-frame batch.
+    expect_batch_matches(fft, spectra, outs, RealFftF32::kLanes, inv(row.n), "scipy irfft n=" + std::to_string(row.n));
+  }
+  EXPECT_EQ(off_in, in.size());
+}
+
+TEST(PocketFftF32, BackwardBatchMatchesScalarBitForBit) {
+  std::mt19937 rng(20240611);
+  std::normal_distribution<float> gauss;
+  std::uniform_real_distribution<float> decade(-8.f, 3.f);
+  const std::size_t L = RealFftF32::kLanes;
+  for (std::size_t n : {2048u, 1024u, 512u, 60u, 2u, 1u}) {
+    const RealFftF32 fft(n);
+    const std::size_t m = n / 2 + 1;
+    std::vector<std::vector<cf>> spectra(L + 3, std::vector<cf>(m));  // not a multiple of L
+    std::vector<std::vector<float>> want(spectra.size(), std::vector<float>(n));
+    for (std::size_t s = 0; s < spectra.size(); ++s) {
+      const float mag = std::pow(10.f, decade(rng));  // quiet frames matter most downstream
+      for (auto& z : spectra[s]) z = cf(mag * gauss(rng), mag * gauss(rng));  // DC/Nyquist imag != 0
+      fft.backward(spectra[s].data(), want[s].data(), inv(n));
+    }
+    for (std::size_t count : {L, 2 * L + 5, std::size_t(1), L - 1})
+      expect_batch_matches(fft, spectra, want, count, inv(n), "random n=" + std::to_string(n));
+    // In place: each output over its own spectrum's storage.
+    std::vector<std::vector<cf>> buf(spectra.begin(), spectra.begin() + 3);
+    std::vector<const cf*> in;
+    std::vector<float*> out;
+    for (auto& b : buf) in.push_back(b.data()), out.push_back(reinterpret_cast<float*>(b.data()));
+    fft.backward_batch(in.data(), out.data(), buf.size(), inv(n));
+    for (std::size_t f = 0; f < buf.size(); ++f)
+      EXPECT_EQ(count_mismatch(out[f], want[f].data(), n, "in place n=" + std::to_string(n)), 0u);
+  }
+}
+
 TEST(PocketFftF32, RejectsUnsupportedSizes) {
   EXPECT_THROW(RealFftF32(0), std::invalid_argument);
   EXPECT_THROW(RealFftF32(7), std::invalid_argument);
@@ -193,6 +269,27 @@ TEST(PocketFftF32, TimingBackward2048) {
     const double ns =
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / reps;
     if (pass == 1) std::printf("[ timing ] RealFftF32(2048).backward: %.0f ns per transform\n", ns);
+  }
+  {  // 4 * kLanes distinct spectra per call, as istft's frames arrive
+    const std::size_t count = 4 * RealFftF32::kLanes;
+    std::vector<std::vector<cf>> specs(count, spec);
+    std::vector<std::vector<float>> outs(count, std::vector<float>(2048));
+    std::vector<const cf*> in;
+    std::vector<float*> outp;
+    for (std::size_t f = 0; f < count; ++f) in.push_back(specs[f].data()), outp.push_back(outs[f].data());
+    const int calls = reps / static_cast<int>(count);
+    for (int pass = 0; pass < 2; ++pass) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < calls; ++r) {
+        fft.backward_batch(in.data(), outp.data(), count, 1.f / 2048);
+        sink += outs[r % count][r & 2047];
+      }
+      const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+                        (static_cast<double>(calls) * count);
+      if (pass == 1)
+        std::printf("[ timing ] RealFftF32(2048).backward_batch (%zu lanes): %.0f ns per transform\n",
+                    RealFftF32::kLanes, ns);
+    }
   }
   // For context: the FFTW double-precision inverse the float path replaces.
   ser::dsp::RealFft ref(2048);
