@@ -8,6 +8,7 @@
 // GCC contracts a*b+c into FMA in C++ even with -std=c++17; NumPy/SciPy round each operation,
 // so contraction is switched off for this file (explicit std::fma stays where NumPy uses one).
 #pragma GCC optimize("fp-contract=off")
+#include "ser/dsp/stft.hpp"
 #include "ser/dsp/cqt.hpp"
 
 #include <algorithm>
@@ -35,18 +36,9 @@ namespace {
 // the references: fft_basis *= sqrt(sr / my_sr) is done in float64 (NumPy 2: a float64 scalar
 // promotes complex64), while the resampler's y /= sqrt(ratio) only matches as a float32
 // division (float64 gives 2.6e-4 instead of 1.3e-5 relative chroma error on RAVDESS).
-constexpr bool kGainInFloat64 = true;
-constexpr bool kResampleScaleInFloat32 = true;
 
 constexpr double kHannBandwidth = 1.50018310546875;  // filters.WINDOW_BANDWIDTHS["hann"]
 
-std::vector<double> scipy_hann(int n) {
-  std::vector<double> w(static_cast<std::size_t>(n), 1.0);
-  if (n <= 1) return w;
-  const double step = (M_PI - -M_PI) / n;
-  for (int k = 0; k < n; ++k) w[static_cast<std::size_t>(k)] = 0.5 + 0.5 * std::cos(k * step + -M_PI);
-  return w;
-}
 
 // numpy's pairwise summation of a contiguous array (np.sum).
 template <typename F>
@@ -115,7 +107,7 @@ void build_octave(OctaveBasis& ob, const double* freqs, const double* alpha, int
     const double ilen = lengths[j];
     const double start = std::floor(-ilen / 2), stop = std::floor(ilen / 2);
     const int M = static_cast<int>(stop - start);
-    const std::vector<double> w = scipy_hann(M);
+    const std::vector<double> w = make_window(Window::Hann, M);
     std::vector<std::complex<double>> z(static_cast<std::size_t>(M));
     std::vector<double> zabs(static_cast<std::size_t>(M));
     for (int k = 0; k < M; ++k) {
@@ -156,12 +148,7 @@ void build_octave(OctaveBasis& ob, const double* freqs, const double* alpha, int
     for (int b = 0; b < n_keep; ++b) {
       if (!(mags[b] >= threshold)) continue;
       std::complex<float> v = spec[b];
-      if (kGainInFloat64) {
-        v = std::complex<float>(static_cast<float>(v.real() * gain), static_cast<float>(v.imag() * gain));
-      } else {
-        const auto g = static_cast<float>(gain);
-        v = std::complex<float>(v.real() * g, v.imag() * g);
-      }
+      v = std::complex<float>(static_cast<float>(v.real() * gain), static_cast<float>(v.imag() * gain));
       cols[j].push_back(b);
       vals[j].push_back(v);
     }
@@ -208,15 +195,9 @@ void rescale_octave(const OctaveBasis& top, OctaveBasis& ob, double gain) {
   ob.col = top.col;
   ob.re.resize(top.re.size());
   ob.im.resize(top.im.size());
-  const auto g = static_cast<float>(gain);
   for (std::size_t k = 0; k < top.re.size(); ++k) {
-    if (kGainInFloat64) {
-      ob.re[k] = static_cast<float>(top.re[k] * gain);
-      ob.im[k] = static_cast<float>(top.im[k] * gain);
-    } else {
-      ob.re[k] = top.re[k] * g;
-      ob.im[k] = top.im[k] * g;
-    }
+    ob.re[k] = static_cast<float>(top.re[k] * gain);
+    ob.im[k] = static_cast<float>(top.im[k] * gain);
   }
 }
 
@@ -309,13 +290,8 @@ std::shared_ptr<const CqtPlan> cached_plan(double sr, double tuning, int hop, do
 // audio.resample(y, orig_sr=factor, target_sr=1, res_type="soxr_hq", scale=True).
 std::vector<float> downsample(const std::vector<float>& y, int factor) {
   std::vector<float> out = audio::resample(y, factor, 1);
-  const double s = std::sqrt(1.0 / factor);
-  if (kResampleScaleInFloat32) {
-    const auto sf = static_cast<float>(s);
-    for (float& v : out) v /= sf;
-  } else {
-    for (float& v : out) v = static_cast<float>(v / s);
-  }
+  const auto s = static_cast<float>(std::sqrt(1.0 / factor));
+  for (float& v : out) v /= s;  // float32 division (see the note at the top)
   return out;
 }
 

@@ -22,19 +22,11 @@ namespace ser::dsp {
 
 namespace {
 
-// scipy.signal.get_window("hann", n, fftbins=True): general_cosine over linspace(-pi, pi, n + 1).
-std::vector<double> scipy_hann(int n) {
-  std::vector<double> w(static_cast<std::size_t>(n), 1.0);
-  if (n <= 1) return w;
-  const double step = (M_PI - -M_PI) / n;
-  for (int k = 0; k < n; ++k) w[static_cast<std::size_t>(k)] = 0.5 + 0.5 * std::cos(k * step + -M_PI);
-  return w;
-}
 
 struct IstftTables {
   std::vector<double> window;
   RealFftF32 irfft;
-  explicit IstftTables(int n) : window(scipy_hann(n)), irfft(static_cast<std::size_t>(n)) {}
+  explicit IstftTables(int n) : window(make_window(Window::Hann, n)), irfft(static_cast<std::size_t>(n)) {}
 };
 
 // Immutable per n_fft, so shared by all threads once built.
