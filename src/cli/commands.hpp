@@ -13,5 +13,6 @@ int run_subcommand(const std::string& name);
 
 void register_info(CLI::App& app);
 void register_extract(CLI::App& app);
+void register_train(CLI::App& app);
 
 }  // namespace ser::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "ser/version.hpp"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
 
   ser::cli::register_info(app);
   ser::cli::register_extract(app);
+  ser::cli::register_train(app);
 
   try {
     app.parse(argc, argv);
@@ -36,7 +38,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ser: error: %s\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ser: error: %s\n", e.what());
+    // Library exceptions (LibTorch's in particular) may carry a backtrace: keep the first line.
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    std::fprintf(stderr, "ser: error: %s\n", what.c_str());
     return 1;
   }
   return 0;

@@ -2,6 +2,8 @@
 // partial extraction with a failure summary, and cache hits on re-runs.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -112,6 +114,45 @@ TEST_F(CliTest, ExtractsGoodFilesAndListsBadOnes) {
   for (const auto& e : fs::recursive_directory_iterator(out)) {
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "leftover temp file " << e.path();
   }
+}
+
+TEST_F(CliTest, TrainWritesARunDirectory) {
+  // Three tone "emotions" from four speakers: separable, and small enough to train in seconds.
+  std::string manifest = "path,label,speaker\n";
+  const double freq[] = {220, 440, 880};
+  const char* label[] = {"low", "mid", "high"};
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 8; ++i) {
+      const std::string rel = "clips/" + std::string(label[c]) + std::to_string(i) + ".wav";
+      write_tone(rel, freq[c] * (1.0 + 0.01 * i), 16000);
+      manifest += rel + "," + label[c] + ",spk" + std::to_string(i % 4) + "\n";
+    }
+  }
+  ser::util::write_text_atomic(p("m.csv"), manifest);
+  const std::string config = R"({"name": "tones", "dataset": "manifest", "manifest": ")" + p("m.csv") +
+                             R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" + p("features") +
+                             R"("}, "protocol": {"name": "random_kfold", "k": 2},
+                             "model": {"architecture": "mlp"},
+                             "train": {"epochs": 5, "threads": 1, "optimizer": {"name": "adam", "lr": 0.01}}})";
+  ser::util::write_text_atomic(p("train.json"), config);
+  const Result r = run("train --config " + p("train.json") + " --no-progress");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("accuracy (WA)"), std::string::npos) << r.out;
+  for (const char* f : {"runs/tones/config.json", "runs/tones/metrics.json", "runs/tones/confusion.csv",
+                        "runs/tones/fold-1/model.pt", "runs/tones/fold-1/model.json", "runs/tones/fold-1/scaler.json",
+                        "runs/tones/fold-1/history.csv", "runs/tones/fold-2/predictions.csv"}) {
+    EXPECT_TRUE(fs::exists(p(f))) << f;
+  }
+  const auto metrics = nlohmann::json::parse(ser::util::read_text(p("runs/tones/metrics.json")));
+  EXPECT_EQ(metrics["folds"].size(), 2u);
+  EXPECT_EQ(metrics["pooled"]["n"], 24);  // every item tested exactly once
+
+  const Result bad_fold = run("train --config " + p("train.json") + " --fold 7 --no-progress");
+  EXPECT_EQ(bad_fold.code, 2) << bad_fold.out;
+  EXPECT_NE(bad_fold.out.find("--fold"), std::string::npos) << bad_fold.out;
+  const Result typo = run("train --config " + p("train.json") + " --set train.epohcs=3");
+  EXPECT_EQ(typo.code, 2) << typo.out;
+  EXPECT_NE(typo.out.find("did you mean 'train.epochs'"), std::string::npos) << typo.out;
 }
 
 }  // namespace

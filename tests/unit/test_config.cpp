@@ -61,6 +61,42 @@ TEST(Config, OverridesApplyDottedKeys) {
   EXPECT_NE(config_error(bad).find("features.jbos"), std::string::npos);
 }
 
+TEST(Config, TrainingSectionsParseAndRoundTrip) {
+  const auto doc = json::parse(R"({
+    "dataset": "ravdess", "root": "data/ravdess", "features": {"out": "o"},
+    "protocol": {"name": "speaker_kfold", "speaker_table": [["01", "02"], ["03"]], "validation_fraction": 0.2},
+    "model": {"architecture": "model_a", "dropout_mid": 0.3, "bn_head": false},
+    "train": {"epochs": 50, "seed": 7, "optimizer": {"name": "rmsprop", "lr": 1e-5, "decay": 1e-6},
+              "schedule": {"name": "plateau", "plateau_patience": 4}}})");
+  const auto c = config::parse_config(doc, "t");
+  EXPECT_EQ(c.protocol.speaker_table.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.protocol.validation_fraction, 0.2);
+  EXPECT_EQ(c.protocol.seed, 7u);  // one seed drives folds and training
+  EXPECT_DOUBLE_EQ(c.train.model.dropout_mid, 0.3);
+  EXPECT_FALSE(c.train.model.bn_head);
+  EXPECT_EQ(c.train.optimizer.name, "rmsprop");
+  EXPECT_DOUBLE_EQ(c.train.optimizer.decay, 1e-6);
+  EXPECT_EQ(c.train.schedule.plateau_patience, 4);
+  // The resolved config (defaults filled in) parses back to the same settings.
+  const auto again = config::parse_config(config::to_json(c), "resolved");
+  EXPECT_EQ(config::to_json(again), config::to_json(c));
+}
+
+TEST(Config, NestedTyposAndTypes) {
+  EXPECT_NE(config_error(json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},
+                                          "train":{"optimizer":{"lrr":0.1}}})"))
+                .find("did you mean 'train.optimizer.lr'"),
+            std::string::npos);
+  EXPECT_NE(config_error(json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},
+                                          "protocol":{"speaker_table":["01","02"]}})"))
+                .find("protocol.speaker_table: must be a list of lists of strings"),
+            std::string::npos);
+  EXPECT_NE(config_error(json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},
+                                          "train":{"optimizer":{"lr":"fast"}}})"))
+                .find("train.optimizer.lr: must be a number"),
+            std::string::npos);
+}
+
 TEST(Config, MissingFileAndBadJson) {
   EXPECT_THROW(config::load_config("/nonexistent/ser.json"), Error);
 }

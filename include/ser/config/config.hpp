@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "ser/data/protocols.hpp"
+#include "ser/train/trainer.hpp"
+
 namespace ser::config {
 
 struct FeatureConfig {
@@ -22,6 +25,9 @@ struct Config {
   std::string root;      // corpus root (ravdess, emodb)
   std::string manifest;  // CSV manifest (dataset = manifest)
   FeatureConfig features;
+  data::ProtocolConfig protocol;  // "protocol" section
+  train::TrainConfig train;       // "train" and "model" sections; train.seed also seeds the folds
+  std::string runs_dir = "runs";  // run directories go to <runs_dir>/<name>
 };
 
 // Reads and validates a config file. Throws ser::Error (config kind) naming the file and key.

@@ -1,0 +1,78 @@
+#pragma once
+// Training one fold: standardise (fit on the training rows only), build the model, optimise with
+// early stopping on a validation metric, and return the best epoch's predictions on the test rows.
+// Torch stays behind this interface (src/train), so callers compile without LibTorch headers.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ser/data/protocols.hpp"
+#include "ser/features/scaler.hpp"
+
+namespace ser::train {
+
+struct OptimizerConfig {
+  std::string name = "adam";  // rmsprop | adam | adamw | sgd
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double momentum = 0.9;  // sgd
+  double rho = 0.9;       // rmsprop (Keras rho = torch alpha)
+  double eps = 1e-7;      // Keras default epsilon
+  double beta1 = 0.9, beta2 = 0.999;
+  double decay = 0.0;  // Keras-style time decay: lr_t = lr / (1 + decay * step)
+};
+
+struct ScheduleConfig {
+  std::string name = "none";  // none | step | cosine | plateau
+  int step_size = 50;         // step: epochs between reductions
+  double gamma = 0.5;         // step and plateau: multiplier
+  int plateau_patience = 10;  // plateau: epochs without improvement
+  double min_lr = 1e-7;
+};
+
+struct ModelSettings {  // mirrors model::ModelConfig without pulling in torch
+  std::string architecture = "model_a";
+  double dropout_block1 = 0.1, dropout_mid = 0.2, dropout_head = 0.2;
+  bool bn_conv1 = true, bn_block1 = true, bn_conv5 = true, bn_head = true;
+  int mlp_hidden = 300;
+};
+
+struct TrainConfig {
+  ModelSettings model;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  int epochs = 200;
+  int batch_size = 32;
+  std::string monitor = "val_uar";  // val_uar | val_accuracy | val_loss (early stopping, checkpoint)
+  int patience = 30;                // epochs without improvement before stopping; 0 = never stop early
+  bool class_weights = false;       // weight the loss by inverse class frequency of the training part
+  std::uint64_t seed = 42;
+  std::string device = "auto";      // auto | cpu | cuda
+  int threads = 0;                  // intra-op threads; 0 = leave torch's default
+};
+
+struct EpochRecord {
+  int epoch;
+  double lr, train_loss, train_accuracy, val_loss, val_accuracy, val_uar;
+};
+
+struct FoldResult {
+  features::StandardScaler scaler;
+  std::vector<EpochRecord> history;
+  int best_epoch = 0;
+  std::vector<int> test_predictions;                 // class index per test row (fold.test order)
+  std::vector<std::vector<float>> test_probabilities;  // softmax per test row
+  std::string device;                                // what actually ran
+};
+
+// rows: row-major N x dim features; labels: class index per row (0..n_classes-1). Validation
+// rows drive early stopping and checkpoint choice; test rows are touched once, by the final model.
+// When `model_path` is not empty the best model is saved there (atomically).
+FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels, int n_classes,
+                      const data::Fold& fold, const TrainConfig& cfg, const std::string& model_path = "");
+
+// Resolves "auto" to what this build and machine offer; throws a config error for "cuda" without
+// a usable GPU, naming the key `train.device`.
+std::string resolve_device(const std::string& requested);
+
+}  // namespace ser::train
