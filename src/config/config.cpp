@@ -51,6 +51,7 @@ const std::map<std::string, Kind>& schema() {
       {"train.batch_size", Kind::Int},
       {"train.monitor", Kind::String},
       {"train.patience", Kind::Int},
+      {"train.min_epochs", Kind::Int},
       {"train.class_weights", Kind::Bool},
       {"train.seed", Kind::Int},
       {"train.device", Kind::String},
@@ -183,6 +184,7 @@ Config parse_config(const json& doc, const std::string& origin) {
     read(t, "batch_size", tc.batch_size);
     read(t, "monitor", tc.monitor);
     read(t, "patience", tc.patience);
+    read(t, "min_epochs", tc.min_epochs);
     read(t, "class_weights", tc.class_weights);
     read(t, "seed", tc.seed);
     read(t, "device", tc.device);
@@ -298,6 +300,7 @@ json to_json(const Config& cfg) {
                 {"batch_size", t.batch_size},
                 {"monitor", t.monitor},
                 {"patience", t.patience},
+                {"min_epochs", t.min_epochs},
                 {"class_weights", t.class_weights},
                 {"seed", t.seed},
                 {"device", t.device},

@@ -165,6 +165,7 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
   if (fold.train.empty()) fail_runtime(where, "empty training part");
   if (cfg.epochs < 1) fail_config("train.epochs", "must be >= 1");
   if (cfg.batch_size < 1) fail_config("train.batch_size", "must be >= 1");
+  if (cfg.min_epochs < 0) fail_config("train.min_epochs", "must be >= 0");
   for (int l : labels) {
     if (l < 0 || l >= n_classes) fail_runtime(where, "label index out of range");
   }
@@ -258,7 +259,7 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
       }
     }
     result.history.push_back(rec);
-    if (has_val && cfg.patience > 0 && since_best >= cfg.patience) break;
+    if (has_val && cfg.patience > 0 && epoch >= cfg.min_epochs && since_best >= cfg.patience) break;
   }
   if (!best) {  // no validation part: the last epoch's model is the final one
     best = net;

@@ -45,6 +45,8 @@ struct TrainConfig {
   int batch_size = 32;
   std::string monitor = "val_uar";  // val_uar | val_accuracy | val_loss (early stopping, checkpoint)
   int patience = 30;                // epochs without improvement before stopping; 0 = never stop early
+  int min_epochs = 20;              // no early stop before this: BN running statistics (Keras
+                                    // momentum 0.99) need tens of epochs before validation means much
   bool class_weights = false;       // weight the loss by inverse class frequency of the training part
   std::uint64_t seed = 42;
   std::string device = "auto";      // auto | cpu | cuda
