@@ -2,10 +2,33 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "ser/error.hpp"
 #include "ser/util/files.hpp"
+
+// One field list per settings struct drives parsing (missing keys keep their defaults), the
+// resolved config written to run directories, and the schema of known keys below. The
+// definitions sit in the structs' own namespaces so nlohmann finds them.
+namespace ser::config {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir)
+}  // namespace ser::config
+namespace ser::data {
+// seed is not a key: train.seed drives the folds too.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProtocolConfig, name, k, speaker_table, validation_fraction,
+                                                holdout_test_speakers, holdout_test_fraction)
+}  // namespace ser::data
+namespace ser::train {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, name, lr, weight_decay, momentum, rho, eps, beta1,
+                                                beta2, decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleConfig, name, step_size, gamma, plateau_patience, min_lr)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelSettings, architecture, dropout_block1, dropout_mid, dropout_head,
+                                                bn_conv1, bn_block1, bn_conv5, bn_head, mlp_hidden)
+// model is its own top-level section in a config file, so it is not part of "train".
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, optimizer, schedule, epochs, batch_size, monitor,
+                                                patience, min_epochs, class_weights, seed, device, threads)
+}  // namespace ser::train
 
 namespace ser::config {
 
@@ -15,64 +38,38 @@ namespace {
 
 enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable };
 
-// The schema: dotted key -> type. Sections are objects whose children are listed here too.
+json default_config_json();
+
+// Every key of a default config, with the JSON type of its default. Lists start empty, so their
+// element types are stated here.
 const std::map<std::string, Kind>& schema() {
-  static const std::map<std::string, Kind> s = {
-      {"name", Kind::String},
-      {"dataset", Kind::String},
-      {"root", Kind::String},
-      {"manifest", Kind::String},
-      {"runs_dir", Kind::String},
-      {"features", Kind::Object},
-      {"features.set", Kind::String},
-      {"features.out", Kind::String},
-      {"features.jobs", Kind::Int},
-      {"features.cache", Kind::Bool},
-      {"features.cache_dir", Kind::String},
-      {"protocol", Kind::Object},
-      {"protocol.name", Kind::String},
-      {"protocol.k", Kind::Int},
-      {"protocol.speaker_table", Kind::StringTable},
-      {"protocol.validation_fraction", Kind::Number},
-      {"protocol.holdout_test_speakers", Kind::StringList},
-      {"protocol.holdout_test_fraction", Kind::Number},
-      {"model", Kind::Object},
-      {"model.architecture", Kind::String},
-      {"model.dropout_block1", Kind::Number},
-      {"model.dropout_mid", Kind::Number},
-      {"model.dropout_head", Kind::Number},
-      {"model.bn_conv1", Kind::Bool},
-      {"model.bn_block1", Kind::Bool},
-      {"model.bn_conv5", Kind::Bool},
-      {"model.bn_head", Kind::Bool},
-      {"model.mlp_hidden", Kind::Int},
-      {"train", Kind::Object},
-      {"train.epochs", Kind::Int},
-      {"train.batch_size", Kind::Int},
-      {"train.monitor", Kind::String},
-      {"train.patience", Kind::Int},
-      {"train.min_epochs", Kind::Int},
-      {"train.class_weights", Kind::Bool},
-      {"train.seed", Kind::Int},
-      {"train.device", Kind::String},
-      {"train.threads", Kind::Int},
-      {"train.optimizer", Kind::Object},
-      {"train.optimizer.name", Kind::String},
-      {"train.optimizer.lr", Kind::Number},
-      {"train.optimizer.weight_decay", Kind::Number},
-      {"train.optimizer.momentum", Kind::Number},
-      {"train.optimizer.rho", Kind::Number},
-      {"train.optimizer.eps", Kind::Number},
-      {"train.optimizer.beta1", Kind::Number},
-      {"train.optimizer.beta2", Kind::Number},
-      {"train.optimizer.decay", Kind::Number},
-      {"train.schedule", Kind::Object},
-      {"train.schedule.name", Kind::String},
-      {"train.schedule.step_size", Kind::Int},
-      {"train.schedule.gamma", Kind::Number},
-      {"train.schedule.plateau_patience", Kind::Int},
-      {"train.schedule.min_lr", Kind::Number},
-  };
+  static const std::map<std::string, Kind> s = [] {
+    std::map<std::string, Kind> out;
+    const std::map<std::string, Kind> lists = {{"protocol.speaker_table", Kind::StringTable},
+                                               {"protocol.holdout_test_speakers", Kind::StringList}};
+    std::function<void(const json&, const std::string&)> walk = [&](const json& obj, const std::string& prefix) {
+      for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+        const json& v = it.value();
+        if (v.is_object()) {
+          out[key] = Kind::Object;
+          walk(v, key);
+        } else if (v.is_array()) {
+          out[key] = lists.at(key);
+        } else if (v.is_boolean()) {
+          out[key] = Kind::Bool;
+        } else if (v.is_number_float()) {
+          out[key] = Kind::Number;
+        } else if (v.is_number()) {
+          out[key] = Kind::Int;
+        } else {
+          out[key] = Kind::String;
+        }
+      }
+    };
+    walk(default_config_json(), "");
+    return out;
+  }();
   return s;
 }
 
@@ -146,72 +143,11 @@ Config parse_config(const json& doc, const std::string& origin) {
   read(doc, "dataset", cfg.dataset);
   read(doc, "root", cfg.root);
   read(doc, "manifest", cfg.manifest);
-  if (doc.contains("features")) {
-    const json& f = doc.at("features");
-    read(f, "set", cfg.features.set);
-    read(f, "out", cfg.features.out);
-    read(f, "jobs", cfg.features.jobs);
-    read(f, "cache", cfg.features.cache);
-    read(f, "cache_dir", cfg.features.cache_dir);
-  }
   read(doc, "runs_dir", cfg.runs_dir);
-  if (doc.contains("protocol")) {
-    const json& p = doc.at("protocol");
-    read(p, "name", cfg.protocol.name);
-    read(p, "k", cfg.protocol.k);
-    read(p, "speaker_table", cfg.protocol.speaker_table);
-    read(p, "validation_fraction", cfg.protocol.validation_fraction);
-    read(p, "holdout_test_speakers", cfg.protocol.holdout_test_speakers);
-    read(p, "holdout_test_fraction", cfg.protocol.holdout_test_fraction);
-  }
-  if (doc.contains("model")) {
-    const json& m = doc.at("model");
-    auto& mc = cfg.train.model;
-    read(m, "architecture", mc.architecture);
-    read(m, "dropout_block1", mc.dropout_block1);
-    read(m, "dropout_mid", mc.dropout_mid);
-    read(m, "dropout_head", mc.dropout_head);
-    read(m, "bn_conv1", mc.bn_conv1);
-    read(m, "bn_block1", mc.bn_block1);
-    read(m, "bn_conv5", mc.bn_conv5);
-    read(m, "bn_head", mc.bn_head);
-    read(m, "mlp_hidden", mc.mlp_hidden);
-  }
-  if (doc.contains("train")) {
-    const json& t = doc.at("train");
-    auto& tc = cfg.train;
-    read(t, "epochs", tc.epochs);
-    read(t, "batch_size", tc.batch_size);
-    read(t, "monitor", tc.monitor);
-    read(t, "patience", tc.patience);
-    read(t, "min_epochs", tc.min_epochs);
-    read(t, "class_weights", tc.class_weights);
-    read(t, "seed", tc.seed);
-    read(t, "device", tc.device);
-    read(t, "threads", tc.threads);
-    if (t.contains("optimizer")) {
-      const json& o = t.at("optimizer");
-      auto& oc = tc.optimizer;
-      read(o, "name", oc.name);
-      read(o, "lr", oc.lr);
-      read(o, "weight_decay", oc.weight_decay);
-      read(o, "momentum", oc.momentum);
-      read(o, "rho", oc.rho);
-      read(o, "eps", oc.eps);
-      read(o, "beta1", oc.beta1);
-      read(o, "beta2", oc.beta2);
-      read(o, "decay", oc.decay);
-    }
-    if (t.contains("schedule")) {
-      const json& sc = t.at("schedule");
-      auto& sched = tc.schedule;
-      read(sc, "name", sched.name);
-      read(sc, "step_size", sched.step_size);
-      read(sc, "gamma", sched.gamma);
-      read(sc, "plateau_patience", sched.plateau_patience);
-      read(sc, "min_lr", sched.min_lr);
-    }
-  }
+  read(doc, "features", cfg.features);
+  read(doc, "protocol", cfg.protocol);
+  read(doc, "train", cfg.train);
+  read(doc, "model", cfg.train.model);
   cfg.protocol.seed = cfg.train.seed;
   if (cfg.features.jobs < 0) fail_config("features.jobs", "must be >= 0 (0 = all cores) in " + origin);
   if (cfg.name.empty()) cfg.name = cfg.dataset;
@@ -266,61 +202,13 @@ void validate(const Config& cfg, const std::string& origin) {
 }
 
 json to_json(const Config& cfg) {
-  const auto& t = cfg.train;
-  return json{{"name", cfg.name},
-              {"dataset", cfg.dataset},
-              {"root", cfg.root},
-              {"manifest", cfg.manifest},
-              {"runs_dir", cfg.runs_dir},
-              {"features",
-               {{"set", cfg.features.set},
-                {"out", cfg.features.out},
-                {"jobs", cfg.features.jobs},
-                {"cache", cfg.features.cache},
-                {"cache_dir", cfg.features.cache_dir}}},
-              {"protocol",
-               {{"name", cfg.protocol.name},
-                {"k", cfg.protocol.k},
-                {"speaker_table", cfg.protocol.speaker_table},
-                {"validation_fraction", cfg.protocol.validation_fraction},
-                {"holdout_test_speakers", cfg.protocol.holdout_test_speakers},
-                {"holdout_test_fraction", cfg.protocol.holdout_test_fraction}}},
-              {"model",
-               {{"architecture", t.model.architecture},
-                {"dropout_block1", t.model.dropout_block1},
-                {"dropout_mid", t.model.dropout_mid},
-                {"dropout_head", t.model.dropout_head},
-                {"bn_conv1", t.model.bn_conv1},
-                {"bn_block1", t.model.bn_block1},
-                {"bn_conv5", t.model.bn_conv5},
-                {"bn_head", t.model.bn_head},
-                {"mlp_hidden", t.model.mlp_hidden}}},
-              {"train",
-               {{"epochs", t.epochs},
-                {"batch_size", t.batch_size},
-                {"monitor", t.monitor},
-                {"patience", t.patience},
-                {"min_epochs", t.min_epochs},
-                {"class_weights", t.class_weights},
-                {"seed", t.seed},
-                {"device", t.device},
-                {"threads", t.threads},
-                {"optimizer",
-                 {{"name", t.optimizer.name},
-                  {"lr", t.optimizer.lr},
-                  {"weight_decay", t.optimizer.weight_decay},
-                  {"momentum", t.optimizer.momentum},
-                  {"rho", t.optimizer.rho},
-                  {"eps", t.optimizer.eps},
-                  {"beta1", t.optimizer.beta1},
-                  {"beta2", t.optimizer.beta2},
-                  {"decay", t.optimizer.decay}}},
-                {"schedule",
-                 {{"name", t.schedule.name},
-                  {"step_size", t.schedule.step_size},
-                  {"gamma", t.schedule.gamma},
-                  {"plateau_patience", t.schedule.plateau_patience},
-                  {"min_lr", t.schedule.min_lr}}}}}};
+  return json{{"name", cfg.name},         {"dataset", cfg.dataset},   {"root", cfg.root},
+              {"manifest", cfg.manifest}, {"runs_dir", cfg.runs_dir}, {"features", cfg.features},
+              {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train}};
 }
+
+namespace {
+json default_config_json() { return to_json(Config{}); }
+}  // namespace
 
 }  // namespace ser::config
