@@ -6,7 +6,6 @@
 //   ser_parity [--shared DIR] [--corpus emodb|ravdess|all] [--jobs N] [--limit N]
 // Exit: 0 pass, 1 fail, 77 when the shared data is absent (ctest reports a skip).
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +20,7 @@
 #include "ser/features/issa193.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
+#include "ser/util/parallel.hpp"
 
 namespace {
 
@@ -76,35 +76,29 @@ int run_corpus(const std::string& shared, const std::string& corpus, int jobs, s
   }
 
   std::vector<FileResult> results(refs.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i; (i = next++) < refs.size();) {
-      FileResult& res = results[i];
-      res.id = refs[i].id;
-      try {
-        const ser::audio::Signal sig = ser::audio::load(shared + "/data/" + res.id + ".flac", 22050);
-        const auto frames = ser::features::issa193_frames(sig.samples, sig.sample_rate);
-        block_errors(ser::features::issa193_vector(frames), refs[i].values, res.block_err, res.worst);
-        if (res.worst > kTol) {
-          const auto t = tunings.at(res.id);
-          const bool differs = std::abs(frames.tuning_stft - t.first) > 1e-6 || std::abs(frames.tuning_cqt - t.second) > 1e-6;
-          if (differs) {
-            ser::features::TuningOverride o{t.first, t.second};
-            double errs[5];
-            block_errors(ser::features::issa193_vector(ser::features::issa193_frames(sig.samples, sig.sample_rate, o)),
-                         refs[i].values, errs, res.worst_with_ref_tuning);
-            res.flipped = res.worst_with_ref_tuning <= kTol;
-          }
+  ser::util::parallel_for(refs.size(), static_cast<unsigned>(jobs), [&](std::size_t i) {
+    FileResult& res = results[i];
+    res.id = refs[i].id;
+    try {
+      const ser::audio::Signal sig = ser::audio::load(shared + "/data/" + res.id + ".flac", 22050);
+      const auto frames = ser::features::issa193_frames(sig.samples, sig.sample_rate);
+      block_errors(ser::features::issa193_vector(frames), refs[i].values, res.block_err, res.worst);
+      if (res.worst > kTol) {
+        const auto t = tunings.at(res.id);
+        const bool differs = std::abs(frames.tuning_stft - t.first) > 1e-6 || std::abs(frames.tuning_cqt - t.second) > 1e-6;
+        if (differs) {
+          ser::features::TuningOverride o{t.first, t.second};
+          double errs[5];
+          block_errors(ser::features::issa193_vector(ser::features::issa193_frames(sig.samples, sig.sample_rate, o)),
+                       refs[i].values, errs, res.worst_with_ref_tuning);
+          res.flipped = res.worst_with_ref_tuning <= kTol;
         }
-      } catch (const std::exception& e) {
-        res.error = e.what();
-        res.worst = INFINITY;
       }
+    } catch (const std::exception& e) {
+      res.error = e.what();
+      res.worst = INFINITY;
     }
-  };
-  std::vector<std::thread> pool;
-  for (int j = 0; j < jobs; ++j) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
+  });
 
   std::size_t over = 0, flips = 0, failures = 0;
   const FileResult* worst = nullptr;
