@@ -8,6 +8,7 @@
 // GCC contracts a*b+c into FMA in C++ even with -std=c++17; NumPy/SciPy round each operation,
 // so contraction is switched off for this file (explicit std::fma stays where NumPy uses one).
 #pragma GCC optimize("fp-contract=off")
+#include "ser/dsp/complex_abs.hpp"
 #include "ser/dsp/stft.hpp"
 #include "ser/dsp/cqt.hpp"
 

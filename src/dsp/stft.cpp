@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "ser/dsp/fft.hpp"
-#include "ser/dsp/hpss.hpp"
 #include "ser/dsp/pocketfft_f64.hpp"
 
 namespace ser::dsp {
@@ -95,8 +94,5 @@ ComplexMatrix stft(const float* y, std::size_t n, int n_fft, int hop, Window win
   return D;
 }
 
-// np.abs of complex64 is not a correctly rounded hypot: NumPy uses its own scaled formula, which
-// numpy_abs reproduces bit for bit. Tuning estimation is sensitive to the last bit.
-Matrix magnitude(const ComplexMatrix& D) { return numpy_abs(D); }
 
 }  // namespace ser::dsp

@@ -49,7 +49,7 @@ HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const C
   if (tuning_override) {
     b.tuning_cqt = *tuning_override;
   } else {
-    const Matrix S = numpy_abs(stft(b.y_harm.data(), b.y_harm.size()));
+    const Matrix S = magnitude(stft(b.y_harm.data(), b.y_harm.size()));
     b.tuning_cqt = estimate_tuning(S, sr, 2048, 36);
   }
   b.cqt_mag = cqt_magnitude(b.y_harm.data(), b.y_harm.size(), sr, b.tuning_cqt);

@@ -190,7 +190,7 @@ TEST_P(HarmonicParity, NumpyAbsMatchesLibrosaMagnitudes) {
   // np.abs(complex64) is NumPy's SIMD max * sqrt(1 + r^2), not a correctly rounded hypot; the
   // few remaining differences are bins ~1e-7 below the frame maximum, where FFT roundings differ.
   const auto ref = read_npy(dir_ + "/stft_mag.npy");
-  const dsp::Matrix S = dsp::numpy_abs(D_);
+  const dsp::Matrix S = dsp::magnitude(D_);
   std::size_t same = 0;
   for (std::size_t i = 0; i < ref.values.size(); ++i)
     same += static_cast<float>(ref.values[i]) ==
@@ -220,7 +220,7 @@ TEST(HarmonicTiming, Clip03a01Fa) {
     auto t0 = clk::now();
     const std::vector<float> yh = dsp::harmonic(y.data(), y.size(), D);  // HPSS + istft
     auto t1 = clk::now();
-    const double est = dsp::estimate_tuning(dsp::numpy_abs(dsp::stft(yh.data(), yh.size())), 22050, 2048, 36);
+    const double est = dsp::estimate_tuning(dsp::magnitude(dsp::stft(yh.data(), yh.size())), 22050, 2048, 36);
     auto t2 = clk::now();
     const dsp::Matrix C = dsp::cqt_magnitude(yh.data(), yh.size(), 22050, est);
     auto t3 = clk::now();

@@ -10,21 +10,6 @@
 
 namespace ser::dsp {
 
-// np.abs of a complex64 matrix as NumPy's SIMD loop computes it: max * sqrt(fma(r, r, 1)) with
-// r = min / max (float32). It differs from a correctly rounded hypot in about 1/3 of the values,
-// and HPSS masks, tuning and the CQT inherit those ulps.
-Matrix numpy_abs(const ComplexMatrix& D);
-void numpy_abs(const std::complex<float>* z, float* out, std::size_t n);
-
-inline float numpy_abs_parts(float re, float im) {
-  re = std::fabs(re);
-  im = std::fabs(im);
-  const float hi = re < im ? im : re, lo = re < im ? re : im;
-  const float r = lo / (hi == 0.0f ? 1.0f : hi);  // 0 / 0 is 0 here, as NumPy masks it
-  return std::sqrt(std::fma(r, r, 1.0f)) * hi;
-}
-inline float numpy_abs(std::complex<float> z) { return numpy_abs_parts(z.real(), z.imag()); }
-
 // Sliding median of `width` values along the step axis, independently for each lane:
 // in[step * stride + lane], lanes contiguous. Window [t - width/2, t + width - 1 - width/2], the
 // value of rank width/2 (scipy's median_filter, origin 0). Out-of-range steps are mirrored like

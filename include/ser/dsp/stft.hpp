@@ -23,7 +23,7 @@ std::size_t stft_frame_count(std::size_t n_samples, int hop);
 // librosa.stft(y, n_fft, hop_length, window, center=True, pad_mode="constant").
 ComplexMatrix stft(const float* y, std::size_t n, int n_fft = 2048, int hop = 512, Window window = Window::Hann);
 
-// np.abs on a complex64 matrix, bit-identical to NumPy (see numpy_abs in hpss.hpp).
+// np.abs on a complex64 matrix, bit-identical to NumPy (complex_abs.hpp; defined there).
 Matrix magnitude(const ComplexMatrix& D);
 
 // librosa.istft(D, hop_length, window="hann", center=True, length=length): overlap-add of the
