@@ -1,12 +1,13 @@
 #pragma once
 // One exception type for everything the toolkit reports to a user. The CLI turns it into a
-// single stderr line and an exit code: 2 for usage/config mistakes, 1 for runtime failures.
+// single stderr line and an exit code: 2 for usage/config mistakes, 1 for runtime failures,
+// 130 for work stopped on request (Ctrl-C) after saving what is needed to resume.
 #include <stdexcept>
 #include <string>
 
 namespace ser {
 
-enum class ErrorKind { Usage, Config, Input, Runtime };
+enum class ErrorKind { Usage, Config, Input, Runtime, Interrupted };
 
 class Error : public std::runtime_error {
  public:
@@ -17,7 +18,10 @@ class Error : public std::runtime_error {
   ErrorKind kind() const { return kind_; }
   // The file, config key or item the error is about (may be empty).
   const std::string& subject() const { return subject_; }
-  int exit_code() const { return (kind_ == ErrorKind::Usage || kind_ == ErrorKind::Config) ? 2 : 1; }
+  int exit_code() const {
+    if (kind_ == ErrorKind::Interrupted) return 130;
+    return (kind_ == ErrorKind::Usage || kind_ == ErrorKind::Config) ? 2 : 1;
+  }
 
  private:
   ErrorKind kind_;

@@ -12,7 +12,7 @@
 // resolved config written to run directories, and the schema of known keys below. The
 // definitions sit in the structs' own namespaces so nlohmann finds them.
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store)
 }  // namespace ser::config
 namespace ser::data {
 // seed is not a key: train.seed drives the folds too.
@@ -24,10 +24,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, name, lr, weigh
                                                 beta2, decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleConfig, name, step_size, gamma, plateau_patience, min_lr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelSettings, architecture, dropout_block1, dropout_mid, dropout_head,
-                                                bn_conv1, bn_block1, bn_conv5, bn_head, mlp_hidden)
+                                                bn_conv1, bn_block1, bn_conv5, bn_head, bn_momentum, mlp_hidden)
 // model is its own top-level section in a config file, so it is not part of "train".
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, optimizer, schedule, epochs, batch_size, monitor,
-                                                patience, min_epochs, class_weights, seed, device, threads)
+                                                patience, min_epochs, class_weights, seed, device, threads,
+                                                checkpoint_every)
 }  // namespace ser::train
 
 namespace ser::config {
@@ -196,8 +197,10 @@ void validate(const Config& cfg, const std::string& origin) {
   if (cfg.dataset != "ravdess" && cfg.dataset != "emodb" && cfg.dataset != "manifest") {
     fail_config("dataset", "'" + cfg.dataset + "' is not one of ravdess, emodb, manifest in " + origin);
   }
-  if (cfg.dataset == "manifest" && cfg.manifest.empty()) fail_config("manifest", "required when dataset is manifest");
-  if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
+  if (!cfg.features.from_store) {
+    if (cfg.dataset == "manifest" && cfg.manifest.empty()) fail_config("manifest", "required when dataset is manifest");
+    if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
+  }
   if (cfg.features.out.empty()) fail_config("features.out", "missing output folder in " + origin);
 }
 

@@ -111,6 +111,9 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   if (opt.out_dir.empty()) fail_config("out_dir", "no output folder given for the feature store");
   const std::size_t dim = set.dim();
   if (dim == 0) fail_config("feature_set", "feature set '" + set.name() + "' has no blocks (dimension 0)");
+  if (index.items.empty() && index.problems.empty()) {
+    fail_input(index.root, index.dataset == "manifest" ? "the manifest lists no items" : "no audio files found");
+  }
   std::error_code ec;
   std::filesystem::create_directories(opt.out_dir, ec);
   if (ec) fail_runtime(opt.out_dir, "cannot create output folder: " + ec.message());

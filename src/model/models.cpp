@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -59,11 +60,11 @@ torch::nn::Conv1d conv_same(int in, int out) {
   return torch::nn::Conv1d(torch::nn::Conv1dOptions(in, out, kKernel).padding(kKernel / 2));
 }
 
-// Keras BatchNormalization defaults: momentum 0.99 (torch: 1 - 0.99 = 0.01), epsilon 1e-3.
+// Keras BatchNormalization: momentum m (default 0.99; torch's momentum is 1 - m), epsilon 1e-3.
 // (Keras updates the moving variance with the biased batch variance, torch with the unbiased
 // one; the difference is a factor batch/(batch-1) in the running statistics only.)
-torch::nn::BatchNorm1d keras_bn(int features) {
-  return torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(features).momentum(0.01).eps(1e-3));
+torch::nn::BatchNorm1d keras_bn(int features, double keras_momentum) {
+  return torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(features).momentum(1.0 - keras_momentum).eps(1e-3));
 }
 
 class ModelA : public Classifier {
@@ -71,17 +72,17 @@ class ModelA : public Classifier {
   explicit ModelA(const ModelSpec& spec) : Classifier(spec) {
     const ModelConfig& c = spec.config;
     conv1_ = register_module("conv1", conv_same(1, 256));
-    if (c.bn_conv1) bn_conv1_ = register_module("bn_conv1", keras_bn(256));
+    if (c.bn_conv1) bn_conv1_ = register_module("bn_conv1", keras_bn(256, c.bn_momentum));
     conv2_ = register_module("conv2", conv_same(256, 128));
-    if (c.bn_block1) bn_block1_ = register_module("bn_block1", keras_bn(128));
+    if (c.bn_block1) bn_block1_ = register_module("bn_block1", keras_bn(128, c.bn_momentum));
     conv3_ = register_module("conv3", conv_same(128, 128));
     conv4_ = register_module("conv4", conv_same(128, 128));
     conv5_ = register_module("conv5", conv_same(128, 128));
-    if (c.bn_conv5) bn_conv5_ = register_module("bn_conv5", keras_bn(128));
+    if (c.bn_conv5) bn_conv5_ = register_module("bn_conv5", keras_bn(128, c.bn_momentum));
     conv6_ = register_module("conv6", conv_same(128, 128));
     // 'same' convs keep the length; only the pool shrinks it: flatten = 128 * floor(input_dim / 8).
     dense_ = register_module("dense", torch::nn::Linear(128 * (spec.input_dim / kPool), spec.n_classes));
-    if (c.bn_head) bn_head_ = register_module("bn_head", keras_bn(spec.n_classes));
+    if (c.bn_head) bn_head_ = register_module("bn_head", keras_bn(spec.n_classes, c.bn_momentum));
     for (auto* conv : {&conv1_, &conv2_, &conv3_, &conv4_, &conv5_, &conv6_}) keras_init(*conv);
     keras_init(dense_);
   }
@@ -157,6 +158,8 @@ void validate(const ModelConfig& c, int input_dim, int n_classes) {
     check_dropout("model.dropout_block1", c.dropout_block1);
     check_dropout("model.dropout_mid", c.dropout_mid);
     check_dropout("model.dropout_head", c.dropout_head);
+    if (!(c.bn_momentum >= 0.0 && c.bn_momentum < 1.0))
+      fail_config("model.bn_momentum", "must be in [0, 1) (Keras convention), got " + std::to_string(c.bn_momentum));
   } else {
     if (input_dim < 1) fail_config("model", "input_dim must be positive, got " + std::to_string(input_dim));
     if (c.mlp_hidden < 1) fail_config("model.mlp_hidden", "must be positive, got " + std::to_string(c.mlp_hidden));
@@ -178,6 +181,7 @@ void write_spec(torch::serialize::OutputArchive& ar, const ModelSpec& s) {
   ar.write("ser_bn_conv5", c10::IValue(c.bn_conv5));
   ar.write("ser_bn_head", c10::IValue(c.bn_head));
   ar.write("ser_mlp_hidden", c10::IValue(static_cast<int64_t>(c.mlp_hidden)));
+  ar.write("ser_bn_momentum", c10::IValue(c.bn_momentum));
 }
 
 ModelSpec read_spec(torch::serialize::InputArchive& ar) {
@@ -200,6 +204,7 @@ ModelSpec read_spec(torch::serialize::InputArchive& ar) {
   c.bn_conv5 = get("ser_bn_conv5").toBool();
   c.bn_head = get("ser_bn_head").toBool();
   c.mlp_hidden = static_cast<int>(get("ser_mlp_hidden").toInt());
+  if (ar.try_read("ser_bn_momentum", v)) c.bn_momentum = v.toDouble();  // absent in early files
   return s;
 }
 
@@ -282,9 +287,13 @@ void save_model(const Classifier& model, const std::string& path) {
 }
 
 ModelPtr load_model(const std::string& path, const torch::Device& device) {
+  // Through a stream: LibTorch 2.x's file-name overload goes through a reader that crashed on
+  // CUDA builds here, and opening the file ourselves gives a plain error for a missing one.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path, "cannot open model file");
   try {
     torch::serialize::InputArchive ar;
-    ar.load_from(path, device);
+    ar.load_from(in, device);
     return from_archive(ar, device);
   } catch (const ser::Error& e) {  // a stored spec that make_model rejects
     fail_input(path, std::string("invalid model spec: ") + e.what());

@@ -2,19 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "run_files.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
 #include "ser/eval/metrics.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/train/trainer.hpp"
-#include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 #include "ser/version.hpp"
 
@@ -34,137 +35,235 @@ std::vector<std::string> label_set(const config::Config& cfg, const std::vector<
   return labels;
 }
 
-std::string history_csv(const std::vector<EpochRecord>& history) {
-  std::ostringstream out;
-  out << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_uar\n";
-  out.precision(9);
-  for (const auto& e : history) {
-    out << e.epoch << ',' << e.lr << ',' << e.train_loss << ',' << e.train_accuracy << ',' << e.val_loss << ','
-        << e.val_accuracy << ',' << e.val_uar << '\n';
+// Features of the corpus: extracted (cached per file) or, with features.from_store, the store
+// as it is, after checking it was made with the configured feature set.
+features::FeatureTable load_features(const config::Config& cfg, const features::FeatureSet& set, bool progress) {
+  if (!cfg.features.from_store) {
+    const data::CorpusIndex index =
+        data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
+    features::ExtractOptions ex;
+    ex.out_dir = cfg.features.out;
+    ex.jobs = cfg.features.jobs;
+    ex.use_cache = cfg.features.cache;
+    ex.cache_dir = cfg.features.cache_dir;
+    ex.progress = progress;
+    const auto extracted = features::extract_corpus(index, set, ex);
+    if (extracted.failed) {
+      spdlog::warn("{} file(s) could not be used (listed in {}/meta.json); training on the rest", extracted.failed,
+                   cfg.features.out);
+    }
   }
-  return out.str();
+  features::FeatureTable table = features::read_feature_store(cfg.features.out);
+  const std::string stored_set = table.meta.value("feature_set", "");
+  const std::string stored_fp = table.meta.value("settings_fingerprint", "");
+  if (stored_set != set.name() || stored_fp != set.settings_fingerprint()) {
+    fail_config("features.set", "the store in " + cfg.features.out + " holds '" + stored_set +
+                                    "' features made with other settings than '" + set.name() + "' here (" +
+                                    stored_fp + "); re-extract it");
+  }
+  if (table.items.empty()) fail_runtime(cfg.features.out, "no usable items to train on");
+  return table;
 }
 
-std::string predictions_csv(const std::vector<data::Item>& items, const data::Fold& fold, const std::vector<int>& truth,
-                            const FoldResult& r, const std::vector<std::string>& labels) {
-  std::vector<std::string> header{"id", "true", "pred"};
-  for (const auto& l : labels) header.push_back("p_" + l);
-  std::string out = util::csv_line(header);
-  for (std::size_t i = 0; i < fold.test.size(); ++i) {
-    std::vector<std::string> row{items[fold.test[i]].id, labels[static_cast<std::size_t>(truth[i])],
-                                 labels[static_cast<std::size_t>(r.test_predictions[i])]};
-    for (float p : r.test_probabilities[i]) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.6g", p);
-      row.emplace_back(buf);
+// config.json is the run's identity: a re-run with the same config resumes, another is refused.
+void claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh) {
+  const std::string path = run_dir + "/config.json";
+  if (fresh && fs::exists(run_dir)) {
+    for (const auto& entry : fs::directory_iterator(run_dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("fold-", 0) == 0 || name == "final" || name == "metrics.json" || name == "confusion.csv") {
+        fs::remove_all(entry.path());
+      }
     }
-    out += util::csv_line(row);
+  } else if (fs::exists(path)) {
+    nlohmann::json stored;
+    try {
+      stored = nlohmann::json::parse(util::read_text(path));
+    } catch (const nlohmann::json::exception&) {
+      fail_input(path, "not valid JSON; pass --fresh to start the run over");
+    }
+    const std::string diff = detail::config_difference(stored, resolved);
+    if (!diff.empty()) {
+      fail_config(diff, "differs from the run already in " + run_dir +
+                            "; pick another run name or pass --fresh to replace that run");
+    }
   }
-  return out;
+  fs::create_directories(run_dir);
+  // An existing one stays as it is: it records how the run was started.
+  if (!fs::exists(path)) util::write_text_atomic(path, resolved.dump(2) + "\n");
+}
+
+bool fold_finished(const std::string& run_dir, int number) {
+  return fs::exists(run_dir + "/fold-" + std::to_string(number) + "/metrics.json");
+}
+
+struct Experiment {
+  const config::Config& cfg;
+  std::unique_ptr<features::FeatureSet> set;
+  features::FeatureTable table;
+  std::vector<std::string> labels;
+  std::vector<int> y;
+  std::vector<data::Fold> folds;
+  std::string run_dir;
+};
+
+void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const RunOptions& opt) {
+  const int number = fold.index + 1;
+  const std::string dir = ex.run_dir + "/fold-" + std::to_string(number);
+  fs::create_directories(dir);
+  const bool resuming = fs::exists(dir + "/checkpoint.pt");
+  spdlog::info("fold {}/{}: {} train, {} validation, {} test{}", number, ex.folds.size(), fold.train.size(),
+               fold.validation.size(), fold.test.size(), resuming ? " (resuming from its checkpoint)" : "");
+  FoldOptions fo;
+  fo.model_path = dir + "/model.pt";
+  fo.checkpoint_path = dir + "/checkpoint.pt";
+  if (opt.keep_going) fo.keep_going = [&](const EpochRecord&) { return opt.keep_going(); };
+  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), fold,
+                                  ex.cfg.train, fo);
+  std::vector<int> truth;
+  for (std::size_t i : fold.test) truth.push_back(ex.y[i]);
+  const eval::Metrics m = eval::compute_metrics(truth, r.test_predictions, ex.labels);
+  nlohmann::json fm = eval::to_json(m);
+  fm["fold"] = number;
+  fm["best_epoch"] = r.best_epoch;
+  fm["monitor"] = ex.cfg.train.monitor;
+  if (!std::isnan(r.best_validation)) fm["best_validation"] = r.best_validation;  // what picked the epoch
+  fm["epochs_run"] = r.history.size();
+  fm["device"] = r.device;
+  fm["n_train"] = fold.train.size();
+  fm["n_validation"] = fold.validation.size();
+  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
+  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
+  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
+  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
+  util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels));
+  util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
+  spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {})", number, m.accuracy,
+               m.balanced_accuracy, m.macro_f1, r.best_epoch, r.history.size());
+}
+
+// One model on every item, for deployment. Without a validation part there is no early stopping:
+// it trains for the median of the folds' best epochs (the configured epochs when no fold ran).
+std::string train_final(const Experiment& ex, const std::vector<int>& best_epochs, const RunOptions& opt) {
+  std::vector<int> e = best_epochs;
+  int epochs = ex.cfg.train.epochs;
+  if (!e.empty()) {
+    std::sort(e.begin(), e.end());
+    epochs = std::max(1, e[e.size() / 2]);
+  }
+  data::Fold all;
+  all.index = static_cast<int>(ex.folds.size());  // its own seed, distinct from every fold's
+  for (std::size_t i = 0; i < ex.table.items.size(); ++i) all.train.push_back(i);
+  const std::string dir = ex.run_dir + "/final";
+  if (fs::exists(dir + "/model.json")) {
+    spdlog::info("final model: finished earlier, kept");
+    return dir;
+  }
+  fs::create_directories(dir);
+  spdlog::info("final model: {} items, {} epochs", all.train.size(), epochs);
+  FoldOptions fo;
+  fo.model_path = dir + "/model.pt";
+  fo.checkpoint_path = dir + "/checkpoint.pt";
+  fo.epochs_override = epochs;
+  if (opt.keep_going) fo.keep_going = [&](const EpochRecord&) { return opt.keep_going(); };
+  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all,
+                                  ex.cfg.train, fo);
+  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
+  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
+  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
+  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");  // last: marks it finished
+  return dir;
 }
 
 }  // namespace
 
+std::string run_directory(const config::Config& cfg) {
+  return (fs::path(cfg.runs_dir) / (cfg.name.empty() ? cfg.dataset : cfg.name)).string();
+}
+
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   config::validate(cfg, "config");
-  const auto set = features::make_feature_set(cfg.features.set);
+  Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
 
-  // Features first; a re-run over an unchanged corpus reads them from the cache.
-  const data::CorpusIndex index = data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
-  features::ExtractOptions ex;
-  ex.out_dir = cfg.features.out;
-  ex.jobs = cfg.features.jobs;
-  ex.use_cache = cfg.features.cache;
-  ex.cache_dir = cfg.features.cache_dir;
-  ex.progress = opt.progress;
-  const auto extracted = features::extract_corpus(index, *set, ex);
-  if (extracted.failed) {
-    spdlog::warn("{} file(s) could not be used (listed in {}/meta.json); training on the rest", extracted.failed,
-                 cfg.features.out);
-  }
-  const features::FeatureTable table = features::read_feature_store(cfg.features.out);
-  if (table.items.empty()) fail_runtime(cfg.features.out, "no usable items to train on");
-
-  const std::vector<std::string> labels = label_set(cfg, table.items);
+  ex.table = load_features(cfg, *ex.set, opt.progress);
+  ex.labels = label_set(cfg, ex.table.items);
   std::map<std::string, int> label_index;
-  for (std::size_t i = 0; i < labels.size(); ++i) label_index[labels[i]] = static_cast<int>(i);
-  std::vector<int> y(table.items.size());
-  for (std::size_t i = 0; i < table.items.size(); ++i) {
-    auto it = label_index.find(table.items[i].label);
-    if (it == label_index.end()) fail_runtime(table.items[i].path, "label '" + table.items[i].label + "' is not a class of " + cfg.dataset);
-    y[i] = it->second;
+  for (std::size_t i = 0; i < ex.labels.size(); ++i) label_index[ex.labels[i]] = static_cast<int>(i);
+  ex.y.resize(ex.table.items.size());
+  for (std::size_t i = 0; i < ex.table.items.size(); ++i) {
+    auto it = label_index.find(ex.table.items[i].label);
+    if (it == label_index.end()) {
+      fail_runtime(ex.table.items[i].path, "label '" + ex.table.items[i].label + "' is not a class of " + cfg.dataset);
+    }
+    ex.y[i] = it->second;
   }
 
-  const std::vector<data::Fold> folds = data::build_folds(table.items, cfg.dataset, cfg.protocol);
+  ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
   const bool by_speaker = cfg.protocol.name == "speaker_kfold" ||
                           (cfg.protocol.name == "holdout" && !cfg.protocol.holdout_test_speakers.empty());
-  for (const auto& f : folds) {
-    const std::string problem = data::check_fold(table.items, f, by_speaker);
+  for (const auto& f : ex.folds) {
+    const std::string problem = data::check_fold(ex.table.items, f, by_speaker);
     if (!problem.empty()) fail_runtime("fold " + std::to_string(f.index + 1), "leakage check failed: " + problem);
   }
-  if (opt.only_fold < 0 || opt.only_fold > static_cast<int>(folds.size())) {
-    fail_config("--fold", "must be between 1 and " + std::to_string(folds.size()));
+  const int n_folds = static_cast<int>(ex.folds.size());
+  if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
+  if (opt.jobs < 1) fail_config("--jobs", "must be >= 1");
+
+  claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
+
+  RunSummary summary;
+  summary.run_dir = ex.run_dir;
+  summary.folds_total = n_folds;
+  std::vector<int> pending;
+  for (int k = 1; k <= n_folds; ++k) {
+    if (opt.only_fold && k != opt.only_fold) continue;
+    if (fold_finished(ex.run_dir, k)) {
+      spdlog::info("fold {}: finished earlier, kept", k);
+    } else {
+      pending.push_back(k);
+    }
   }
+  if (opt.jobs > 1 && pending.size() > 1 && opt.run_folds_elsewhere) {
+    opt.run_folds_elsewhere(pending, opt.jobs);
+    for (int k : pending) {
+      if (!fold_finished(ex.run_dir, k)) fail_runtime("fold " + std::to_string(k), "did not finish (see its log above)");
+    }
+  } else {
+    for (int k : pending) train_and_write_fold(ex, ex.folds[static_cast<std::size_t>(k - 1)], opt);
+  }
+  summary.folds_trained = static_cast<int>(pending.size());
 
-  const std::string run_dir = (fs::path(cfg.runs_dir) / (cfg.name.empty() ? cfg.dataset : cfg.name)).string();
-  fs::create_directories(run_dir);
-  nlohmann::json resolved = config::to_json(cfg);
-  resolved["toolkit_version"] = kVersion;
-  util::write_text_atomic(run_dir + "/config.json", resolved.dump(2) + "\n");
-
+  // The aggregate is always rebuilt from the files, so kept and new folds count alike.
   nlohmann::json fold_metrics = nlohmann::json::array();
   std::vector<eval::Metrics> per_fold;
-  std::vector<int> pooled_truth, pooled_pred;
-  for (const auto& fold : folds) {
-    const int number = fold.index + 1;
-    if (opt.only_fold && number != opt.only_fold) continue;
-    const std::string dir = run_dir + "/fold-" + std::to_string(number);
-    fs::create_directories(dir);
-    spdlog::info("fold {}/{}: {} train, {} validation, {} test", number, folds.size(), fold.train.size(),
-                 fold.validation.size(), fold.test.size());
-    const FoldResult r = train_fold(table.values, table.dim, y, static_cast<int>(labels.size()), fold, cfg.train,
-                                    dir + "/model.pt");
-    std::vector<int> truth;
-    for (std::size_t i : fold.test) truth.push_back(y[i]);
-    const eval::Metrics m = eval::compute_metrics(truth, r.test_predictions, labels);
-    nlohmann::json fm = eval::to_json(m);
-    fm["fold"] = number;
-    fm["best_epoch"] = r.best_epoch;
-    fm["epochs_run"] = r.history.size();
-    fm["device"] = r.device;
-
-    // The model travels with what is needed to use it on new audio.
-    const nlohmann::json model_card = {{"feature_set", set->name()},
-                                       {"feature_fingerprint", set->settings_fingerprint()},
-                                       {"dim", table.dim},
-                                       {"labels", labels},
-                                       {"scaler", r.scaler.to_json()},
-                                       {"toolkit_version", kVersion}};
-    util::write_text_atomic(dir + "/model.json", model_card.dump(2) + "\n");
-    util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
-    util::write_text_atomic(dir + "/history.csv", history_csv(r.history));
-    util::write_text_atomic(dir + "/predictions.csv", predictions_csv(table.items, fold, truth, r, labels));
-    util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");
-    spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {})", number, m.accuracy,
-                 m.balanced_accuracy, m.macro_f1, r.best_epoch);
-    fold_metrics.push_back(fm);
-    per_fold.push_back(m);
-    pooled_truth.insert(pooled_truth.end(), truth.begin(), truth.end());
-    pooled_pred.insert(pooled_pred.end(), r.test_predictions.begin(), r.test_predictions.end());
+  std::vector<int> pooled_truth, pooled_pred, best_epochs;
+  for (int k = 1; k <= n_folds; ++k) {
+    if (!fold_finished(ex.run_dir, k)) continue;
+    const auto f = detail::read_finished_fold(ex.run_dir + "/fold-" + std::to_string(k), ex.labels);
+    per_fold.push_back(eval::compute_metrics(f.truth, f.pred, ex.labels));
+    fold_metrics.push_back(f.metrics);
+    best_epochs.push_back(f.metrics.value("best_epoch", 0));
+    pooled_truth.insert(pooled_truth.end(), f.truth.begin(), f.truth.end());
+    pooled_pred.insert(pooled_pred.end(), f.pred.begin(), f.pred.end());
   }
-
-  const eval::Metrics pooled = eval::compute_metrics(pooled_truth, pooled_pred, labels);
-  RunSummary summary;
-  summary.run_dir = run_dir;
-  summary.metrics = {{"protocol", cfg.protocol.name},
-                     {"labels", labels},
-                     {"folds", fold_metrics},
-                     {"summary", eval::summarize_folds(per_fold)},
-                     {"pooled", eval::to_json(pooled)}};
-  const std::string suffix = opt.only_fold ? "-fold-" + std::to_string(opt.only_fold) : "";
-  util::write_text_atomic(run_dir + "/metrics" + suffix + ".json", summary.metrics.dump(2) + "\n");
-  util::write_text_atomic(run_dir + "/confusion" + suffix + ".csv", eval::confusion_csv(pooled, labels));
+  summary.folds_finished = static_cast<int>(per_fold.size());
+  if (!per_fold.empty()) {
+    const eval::Metrics pooled = eval::compute_metrics(pooled_truth, pooled_pred, ex.labels);
+    summary.metrics = {{"protocol", cfg.protocol.name},
+                       {"labels", ex.labels},
+                       {"folds_total", n_folds},
+                       {"folds", fold_metrics},
+                       {"summary", eval::summarize_folds(per_fold)},
+                       {"pooled", eval::to_json(pooled)},
+                       {"toolkit_version", kVersion}};
+    summary.complete = summary.folds_finished == n_folds;
+    if (summary.complete && opt.aggregate) {
+      util::write_text_atomic(ex.run_dir + "/metrics.json", summary.metrics.dump(2) + "\n");
+      util::write_text_atomic(ex.run_dir + "/confusion.csv", eval::confusion_csv(pooled, ex.labels));
+    }
+  }
+  if (opt.final_model) summary.final_dir = train_final(ex, best_epochs, opt);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }

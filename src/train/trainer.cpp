@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <memory>
 
 #include "ser/error.hpp"
 #include "ser/model/models.hpp"
 #include "ser/model/runtime.hpp"
+#include "checkpoint.hpp"
 
 namespace ser::train {
 
@@ -25,6 +27,7 @@ model::ModelConfig to_model_config(const ModelSettings& m) {
   c.bn_block1 = m.bn_block1;
   c.bn_conv5 = m.bn_conv5;
   c.bn_head = m.bn_head;
+  c.bn_momentum = m.bn_momentum;
   c.mlp_hidden = m.mlp_hidden;
   return c;
 }
@@ -159,13 +162,15 @@ std::string resolve_device(const std::string& requested) {
 }
 
 FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels, int n_classes,
-                      const data::Fold& fold, const TrainConfig& cfg, const std::string& model_path) {
-  const std::string where = "fold " + std::to_string(fold.index);
+                      const data::Fold& fold, const TrainConfig& cfg, const FoldOptions& options) {
+  const std::string where = "fold " + std::to_string(fold.index + 1);
   if (dim == 0 || rows.size() != labels.size() * dim) fail_runtime(where, "feature rows and labels disagree");
   if (fold.train.empty()) fail_runtime(where, "empty training part");
-  if (cfg.epochs < 1) fail_config("train.epochs", "must be >= 1");
+  const int epochs = options.epochs_override > 0 ? options.epochs_override : cfg.epochs;
+  if (epochs < 1) fail_config("train.epochs", "must be >= 1");
   if (cfg.batch_size < 1) fail_config("train.batch_size", "must be >= 1");
   if (cfg.min_epochs < 0) fail_config("train.min_epochs", "must be >= 0");
+  if (cfg.checkpoint_every < 0) fail_config("train.checkpoint_every", "must be >= 0");
   for (int l : labels) {
     if (l < 0 || l >= n_classes) fail_runtime(where, "label index out of range");
   }
@@ -184,7 +189,7 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
   result.scaler.fit(rows.data(), fold.train, dim);
   const torch::Tensor x_train = feature_tensor(rows, dim, fold.train, result.scaler).to(device);
   const torch::Tensor y_train = label_tensor(labels, fold.train).to(device);
-  const bool has_val = !fold.validation.empty();
+  const bool has_val = !fold.validation.empty() && options.epochs_override == 0;
   const torch::Tensor x_val = has_val ? feature_tensor(rows, dim, fold.validation, result.scaler).to(device) : torch::Tensor();
   const torch::Tensor y_val = has_val ? label_tensor(labels, fold.validation).to(device) : torch::Tensor();
 
@@ -206,17 +211,22 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
   if (class_weight.defined()) loss_options.weight(class_weight);
 
   const int64_t n_train = x_train.size(0);
-  double best_score = -std::numeric_limits<double>::infinity();
+  detail::LoopState st;
   model::ModelPtr best;
-  int since_best = 0, since_plateau_best = 0;
-  double plateau_factor = 1.0, plateau_best = -std::numeric_limits<double>::infinity();
-  int64_t step = 0;
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
-    const double epoch_lr = scheduled_lr(cfg, epoch, plateau_factor);
+  const detail::CheckpointShape shape{n_train, has_val ? x_val.size(0) : 0, static_cast<int64_t>(dim), n_classes};
+  const bool checkpoints = !options.checkpoint_path.empty() && cfg.checkpoint_every > 0;
+  if (checkpoints && std::filesystem::exists(options.checkpoint_path)) {
+    detail::load_checkpoint(options.checkpoint_path, shape, st, *net, best, *optimizer, device);
+  }
+  bool stopped_early = has_val && cfg.patience > 0 && st.epoch >= cfg.min_epochs && st.since_best >= cfg.patience;
+  while (st.epoch < epochs && !stopped_early) {
+    const int epoch = st.epoch + 1;
+    const double epoch_lr = scheduled_lr(cfg, epoch, st.plateau_factor);
     net->train();
     const torch::Tensor order = torch::randperm(n_train, torch::TensorOptions().dtype(torch::kInt64)).to(device);
-    double loss_sum = 0;
-    int64_t correct = 0;
+    // Summed on the device and read once per epoch: a per-batch read would stall a GPU each step.
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
     for (int64_t start = 0, stop = 0; start < n_train; start = stop) {
       stop = std::min<int64_t>(n_train, start + cfg.batch_size);
       // BatchNorm cannot train on a batch of one: a lone trailing sample joins the last batch.
@@ -224,43 +234,57 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
       const torch::Tensor idx = order.slice(0, start, stop);
       const torch::Tensor xb = x_train.index_select(0, idx), yb = y_train.index_select(0, idx);
       // Keras' time decay works per optimizer step, on top of the epoch's scheduled rate.
-      set_lr(*optimizer, epoch_lr / (1.0 + cfg.optimizer.decay * static_cast<double>(step)));
+      set_lr(*optimizer, epoch_lr / (1.0 + cfg.optimizer.decay * static_cast<double>(st.step)));
       optimizer->zero_grad();
       const torch::Tensor logits = net->forward(xb);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, yb, loss_options);
       loss.backward();
       optimizer->step();
-      ++step;
-      loss_sum += loss.item<double>() * static_cast<double>(stop - start);
-      correct += logits.argmax(1).eq(yb).sum().item<int64_t>();
+      ++st.step;
+      loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(stop - start);
+      correct += logits.detach().argmax(1).eq(yb).sum();
     }
-    EpochRecord rec{epoch, epoch_lr, loss_sum / static_cast<double>(n_train),
-                    static_cast<double>(correct) / static_cast<double>(n_train), NAN, NAN, NAN};
+    EpochRecord rec{epoch, epoch_lr, loss_sum.item<double>() / static_cast<double>(n_train),
+                    static_cast<double>(correct.item<int64_t>()) / static_cast<double>(n_train), NAN, NAN, NAN};
     if (has_val) {
       const Evaluation val = evaluate(*net, x_val, y_val, n_classes);
       rec.val_loss = val.loss;
       rec.val_accuracy = val.accuracy;
       rec.val_uar = val.uar;
       const double score = monitored(cfg.monitor, val);
-      if (score > best_score) {
-        best_score = score;
+      if (score > st.best_score) {
+        st.best_score = score;
         best = model::clone_model(*net);
-        result.best_epoch = epoch;
-        since_best = 0;
+        st.best_epoch = epoch;
+        st.since_best = 0;
       } else {
-        ++since_best;
+        ++st.since_best;
       }
-      if (score > plateau_best) {
-        plateau_best = score;
-        since_plateau_best = 0;
-      } else if (cfg.schedule.name == "plateau" && ++since_plateau_best >= cfg.schedule.plateau_patience) {
-        plateau_factor *= cfg.schedule.gamma;
-        since_plateau_best = 0;
+      if (score > st.plateau_best) {
+        st.plateau_best = score;
+        st.since_plateau_best = 0;
+      } else if (cfg.schedule.name == "plateau" && ++st.since_plateau_best >= cfg.schedule.plateau_patience) {
+        st.plateau_factor *= cfg.schedule.gamma;
+        st.since_plateau_best = 0;
       }
     }
-    result.history.push_back(rec);
-    if (has_val && cfg.patience > 0 && epoch >= cfg.min_epochs && since_best >= cfg.patience) break;
+    st.history.push_back(rec);
+    st.epoch = epoch;
+    stopped_early = has_val && cfg.patience > 0 && epoch >= cfg.min_epochs && st.since_best >= cfg.patience;
+    const bool go_on = !options.keep_going || options.keep_going(rec);
+    const bool last = epoch == epochs || stopped_early;
+    if (checkpoints && !last && (!go_on || epoch % cfg.checkpoint_every == 0)) {
+      detail::save_checkpoint(options.checkpoint_path, shape, st, *net, best.get(), *optimizer, device);
+    }
+    if (!go_on && !last) {
+      throw Error(ErrorKind::Interrupted, where,
+                  "stopped after epoch " + std::to_string(epoch) +
+                      (checkpoints ? "; run the same command again to resume from the checkpoint" : ""));
+    }
   }
+  result.history = st.history;
+  result.best_epoch = st.best_epoch;
+  if (best) result.best_validation = st.best_score;
   if (!best) {  // no validation part: the last epoch's model is the final one
     best = net;
     result.best_epoch = static_cast<int>(result.history.size());
@@ -280,7 +304,8 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
       result.test_probabilities.push_back(std::move(row));
     }
   }
-  if (!model_path.empty()) model::save_model(*best, model_path);
+  if (!options.model_path.empty()) model::save_model(*best, options.model_path);
+  if (checkpoints) std::filesystem::remove(options.checkpoint_path);
   return result;
 }
 

@@ -121,7 +121,7 @@ TEST(Model, KerasDefaultInitialisation) {
   // BN: Keras momentum 0.99 -> torch 0.01, eps 1e-3.
   for (const auto& m : model->named_modules()) {
     if (auto* bn = m.value()->as<torch::nn::BatchNorm1d>()) {
-      EXPECT_DOUBLE_EQ(bn->options.momentum().value(), 0.01) << m.key();
+      EXPECT_NEAR(bn->options.momentum().value(), 0.01, 1e-15) << m.key();  // 1 - 0.99 in doubles
       EXPECT_DOUBLE_EQ(bn->options.eps(), 1e-3) << m.key();
     }
   }

@@ -202,4 +202,110 @@ TEST(Trainer, ConfigErrorsNameTheKey) {
   }
 }
 
+// Interrupted after epoch 7, then resumed from the checkpoint: the history, the chosen epoch and
+// the test probabilities are bit-identical to an uninterrupted run.
+TEST(Trainer, ResumeFromCheckpointIsBitExact) {
+  const Data d = make_data();
+  auto cfg = mlp_config();
+  cfg.model.architecture = "model_a";
+  cfg.epochs = 12;
+  cfg.optimizer.name = "rmsprop";
+  cfg.optimizer.lr = 1e-3;
+  cfg.optimizer.decay = 1e-3;
+  cfg.schedule.name = "plateau";
+  cfg.schedule.plateau_patience = 2;
+  const train::FoldResult full = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg);
+
+  test::TempDir dir;
+  train::FoldOptions opt;
+  opt.checkpoint_path = dir / "checkpoint.pt";
+  opt.model_path = dir / "model.pt";
+  opt.keep_going = [](const train::EpochRecord& e) { return e.epoch < 7; };
+  try {
+    train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+    FAIL() << "expected an Interrupted error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Interrupted);
+    EXPECT_EQ(e.exit_code(), 130);
+  }
+  ASSERT_TRUE(std::filesystem::exists(opt.checkpoint_path));
+  EXPECT_FALSE(std::filesystem::exists(opt.model_path));
+
+  opt.keep_going = nullptr;
+  const train::FoldResult resumed = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+  EXPECT_FALSE(std::filesystem::exists(opt.checkpoint_path)) << "a finished fold removes its checkpoint";
+  EXPECT_TRUE(std::filesystem::exists(opt.model_path));
+  ASSERT_EQ(resumed.history.size(), full.history.size());
+  for (std::size_t i = 0; i < full.history.size(); ++i) {
+    EXPECT_EQ(resumed.history[i].train_loss, full.history[i].train_loss) << "epoch " << i + 1;
+    EXPECT_EQ(resumed.history[i].val_loss, full.history[i].val_loss) << "epoch " << i + 1;
+    EXPECT_EQ(resumed.history[i].lr, full.history[i].lr) << "epoch " << i + 1;
+  }
+  EXPECT_EQ(resumed.best_epoch, full.best_epoch);
+  EXPECT_EQ(resumed.test_probabilities, full.test_probabilities);
+}
+
+TEST(Trainer, CheckpointOfAnotherFoldIsRefused) {
+  Data d = make_data();
+  auto cfg = mlp_config();
+  cfg.epochs = 5;
+  test::TempDir dir;
+  train::FoldOptions opt;
+  opt.checkpoint_path = dir / "checkpoint.pt";
+  opt.keep_going = [](const train::EpochRecord& e) { return e.epoch < 2; };
+  EXPECT_THROW(train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt), Error);
+  d.fold.train.pop_back();  // a different training part
+  opt.keep_going = nullptr;
+  try {
+    train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+    FAIL() << "expected the checkpoint to be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.subject(), opt.checkpoint_path);
+    EXPECT_NE(std::string(e.what()).find("different fold"), std::string::npos) << e.what();
+  }
+}
+
+// A fixed epoch count without validation (the final model on all data): no early stopping.
+TEST(Trainer, EpochsOverrideTrainsWithoutValidation) {
+  const Data d = make_data();
+  auto cfg = mlp_config();
+  cfg.patience = 2;
+  train::FoldOptions opt;
+  opt.epochs_override = 9;
+  const auto r = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+  ASSERT_EQ(r.history.size(), 9u);
+  EXPECT_TRUE(std::isnan(r.history.back().val_loss));
+  EXPECT_TRUE(std::isnan(r.best_validation));
+  EXPECT_EQ(r.best_epoch, 9);
+}
+
+// The CUDA path: Model A trains on the GPU, learns, saves a model that loads on the CPU, and
+// resumes from a checkpoint written on the GPU. Skipped on machines without CUDA.
+TEST(Trainer, CudaTrainsModelAAndResumes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  const Data d = make_data();
+  auto cfg = mlp_config();
+  cfg.model.architecture = "model_a";
+  cfg.model.bn_momentum = 0.9;
+  cfg.optimizer.lr = 1e-3;
+  cfg.epochs = 30;
+  cfg.device = "cuda";
+  EXPECT_EQ(train::resolve_device("auto"), "cuda");
+  test::TempDir dir;
+  train::FoldOptions opt;
+  opt.model_path = dir / "model.pt";
+  opt.checkpoint_path = dir / "checkpoint.pt";
+  opt.keep_going = [](const train::EpochRecord& e) { return e.epoch < 10; };
+  EXPECT_THROW(train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt), Error);
+  opt.keep_going = nullptr;
+  const auto r = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+  EXPECT_EQ(r.device, "cuda");
+  ASSERT_EQ(r.history.size(), 30u);
+  int correct = 0;
+  for (std::size_t i = 0; i < d.fold.test.size(); ++i) correct += r.test_predictions[i] == d.labels[d.fold.test[i]];
+  EXPECT_GE(correct, static_cast<int>(d.fold.test.size()) * 9 / 10);
+  auto on_cpu = model::load_model(opt.model_path, torch::kCPU);
+  EXPECT_TRUE(on_cpu->parameters().front().device().is_cpu());
+}
+
 }  // namespace

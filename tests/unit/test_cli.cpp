@@ -4,56 +4,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "ser/audio/audio.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/util/files.hpp"
+#include "support/cli.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(SER_CLI_PATH) + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ser-cli-test-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "clips");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string p(const std::string& rel) const { return (dir_ / rel).string(); }
-
-  void write_tone(const std::string& rel, double freq, int sr) {
-    ser::audio::Signal s;
-    s.sample_rate = sr;
-    for (int i = 0; i < sr / 2; ++i) s.samples.push_back(0.3f * static_cast<float>(std::sin(2 * M_PI * freq * i / sr)));
-    ser::audio::write_wav(p(rel), s);
-  }
-  fs::path dir_;
-};
+using ser::test::CliTest;
+using Result = ser::test::CliResult;
+Result run(const std::string& args) { return ser::test::run_cli(args); }
 
 TEST_F(CliTest, InfoReportsBuild) {
   const Result r = run("info");
@@ -114,45 +81,6 @@ TEST_F(CliTest, ExtractsGoodFilesAndListsBadOnes) {
   for (const auto& e : fs::recursive_directory_iterator(out)) {
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "leftover temp file " << e.path();
   }
-}
-
-TEST_F(CliTest, TrainWritesARunDirectory) {
-  // Three tone "emotions" from four speakers: separable, and small enough to train in seconds.
-  std::string manifest = "path,label,speaker\n";
-  const double freq[] = {220, 440, 880};
-  const char* label[] = {"low", "mid", "high"};
-  for (int c = 0; c < 3; ++c) {
-    for (int i = 0; i < 8; ++i) {
-      const std::string rel = "clips/" + std::string(label[c]) + std::to_string(i) + ".wav";
-      write_tone(rel, freq[c] * (1.0 + 0.01 * i), 16000);
-      manifest += rel + "," + label[c] + ",spk" + std::to_string(i % 4) + "\n";
-    }
-  }
-  ser::util::write_text_atomic(p("m.csv"), manifest);
-  const std::string config = R"({"name": "tones", "dataset": "manifest", "manifest": ")" + p("m.csv") +
-                             R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" + p("features") +
-                             R"("}, "protocol": {"name": "random_kfold", "k": 2},
-                             "model": {"architecture": "mlp"},
-                             "train": {"epochs": 5, "threads": 1, "optimizer": {"name": "adam", "lr": 0.01}}})";
-  ser::util::write_text_atomic(p("train.json"), config);
-  const Result r = run("train --config " + p("train.json") + " --no-progress");
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("accuracy (WA)"), std::string::npos) << r.out;
-  for (const char* f : {"runs/tones/config.json", "runs/tones/metrics.json", "runs/tones/confusion.csv",
-                        "runs/tones/fold-1/model.pt", "runs/tones/fold-1/model.json", "runs/tones/fold-1/scaler.json",
-                        "runs/tones/fold-1/history.csv", "runs/tones/fold-2/predictions.csv"}) {
-    EXPECT_TRUE(fs::exists(p(f))) << f;
-  }
-  const auto metrics = nlohmann::json::parse(ser::util::read_text(p("runs/tones/metrics.json")));
-  EXPECT_EQ(metrics["folds"].size(), 2u);
-  EXPECT_EQ(metrics["pooled"]["n"], 24);  // every item tested exactly once
-
-  const Result bad_fold = run("train --config " + p("train.json") + " --fold 7 --no-progress");
-  EXPECT_EQ(bad_fold.code, 2) << bad_fold.out;
-  EXPECT_NE(bad_fold.out.find("--fold"), std::string::npos) << bad_fold.out;
-  const Result typo = run("train --config " + p("train.json") + " --set train.epohcs=3");
-  EXPECT_EQ(typo.code, 2) << typo.out;
-  EXPECT_NE(typo.out.find("did you mean 'train.epochs'"), std::string::npos) << typo.out;
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ struct FeatureConfig {
   int jobs = 0;      // 0 = all cores
   bool cache = true;
   std::string cache_dir;  // default: <out>/cache
+  // Train on the store already in `out` (written by `ser extract`) without reading any audio:
+  // e.g. on a GPU node that has the features but not the corpus.
+  bool from_store = false;
 };
 
 struct Config {

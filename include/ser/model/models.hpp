@@ -26,6 +26,10 @@ struct ModelConfig {
   bool bn_block1 = true;        // conv2 -> ReLU -> Dropout -> [BN] -> MaxPool
   bool bn_conv5 = true;         // conv5 -> [BN] -> ReLU
   bool bn_head = true;          // Dense -> [BN] -> (softmax in the loss)
+  // Keras convention: running = m * running + (1 - m) * batch. Keras' 0.99 needs tens of epochs
+  // before the running statistics describe the trained weights (validation looks collapsed till
+  // then); 0.9 (torch's default) settles within a few epochs.
+  double bn_momentum = 0.99;
   // MLP: Linear(input_dim -> mlp_hidden) -> ReLU -> Linear(n_classes).
   int mlp_hidden = 300;
 };

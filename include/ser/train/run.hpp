@@ -1,13 +1,21 @@
 #pragma once
 // A whole experiment from one config: features (extracted or reused from the cache), folds of
 // the configured protocol (leakage checks enforced), one model per fold, and the run directory:
-//   <runs_dir>/<name>/config.json          resolved config + toolkit version
+//   <runs_dir>/<name>/config.json          the resolved config (re-runnable as it is)
 //   <runs_dir>/<name>/fold-K/model.pt      best weights; model.json (feature set, labels, scaler);
 //                                          scaler.json; history.csv; predictions.csv; metrics.json
+//                                          (written last: its presence marks a finished fold);
+//                                          checkpoint.pt while the fold is under way
 //   <runs_dir>/<name>/metrics.json         per fold, mean/std over folds, pooled; confusion.csv
+//                                          (once every fold has finished)
+//   <runs_dir>/<name>/final/               with `final_model`: one model trained on all items
+// Re-running the same config resumes: finished folds are kept, an unfinished one continues
+// from its checkpoint. A different config in the same run directory is refused.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "ser/config/config.hpp"
 
@@ -16,14 +24,28 @@ namespace ser::train {
 struct RunOptions {
   int only_fold = 0;  // 1-based fold number to run alone (job arrays); 0 = all folds
   bool progress = true;
+  bool fresh = false;        // discard what an earlier run left in the run directory
+  bool final_model = false;  // also train one model on every item, for deployment
+  bool aggregate = true;     // write metrics.json/confusion.csv once every fold is finished
+  int jobs = 1;              // folds at once (needs run_folds_elsewhere)
+  // Starts the given 1-based folds, at most `jobs` at a time, and returns when all have ended
+  // (the CLI runs one `ser train --fold K` process per fold). Unset: folds run here, in turn.
+  std::function<void(const std::vector<int>& folds, int jobs)> run_folds_elsewhere;
+  std::function<bool()> keep_going;  // polled after every epoch; false = checkpoint and stop
 };
 
 struct RunSummary {
   std::string run_dir;
-  nlohmann::json metrics;  // what metrics.json holds
+  nlohmann::json metrics;  // what metrics.json holds (over the finished folds)
+  int folds_total = 0, folds_finished = 0, folds_trained = 0;  // trained: in this call
+  bool complete = false;   // every fold finished and metrics.json written
+  std::string final_dir;   // set when a final model was trained
   double seconds = 0;
 };
 
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt = {});
+
+// The run directory a config writes to.
+std::string run_directory(const config::Config& cfg);
 
 }  // namespace ser::train

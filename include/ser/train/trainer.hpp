@@ -2,7 +2,9 @@
 // Training one fold: standardise (fit on the training rows only), build the model, optimise with
 // early stopping on a validation metric, and return the best epoch's predictions on the test rows.
 // Torch stays behind this interface (src/train), so callers compile without LibTorch headers.
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@ struct ModelSettings {  // mirrors model::ModelConfig without pulling in torch
   std::string architecture = "model_a";
   double dropout_block1 = 0.1, dropout_mid = 0.2, dropout_head = 0.2;
   bool bn_conv1 = true, bn_block1 = true, bn_conv5 = true, bn_head = true;
+  double bn_momentum = 0.99;  // Keras convention
   int mlp_hidden = 300;
 };
 
@@ -51,6 +54,7 @@ struct TrainConfig {
   std::uint64_t seed = 42;
   std::string device = "auto";      // auto | cpu | cuda
   int threads = 0;                  // intra-op threads; 0 = leave torch's default
+  int checkpoint_every = 1;         // epochs between resumable checkpoints (when a path is given); 0 = none
 };
 
 struct EpochRecord {
@@ -62,16 +66,36 @@ struct FoldResult {
   features::StandardScaler scaler;
   std::vector<EpochRecord> history;
   int best_epoch = 0;
+  double best_validation = NAN;  // the monitored value at best_epoch (loss: negated); NaN without validation
   std::vector<int> test_predictions;                 // class index per test row (fold.test order)
   std::vector<std::vector<float>> test_probabilities;  // softmax per test row
   std::string device;                                // what actually ran
 };
 
+struct FoldOptions {
+  std::string model_path;       // the chosen model is saved here (atomically) when not empty
+  // Resumable state (weights, optimizer, best-so-far, history, RNG), written atomically every
+  // `checkpoint_every` epochs. When the file exists at the start, training continues from it and
+  // ends exactly as an uninterrupted run would on the same device. Removed once the fold is done.
+  std::string checkpoint_path;
+  // Called after every epoch; returning false stops training after a checkpoint is written and
+  // throws ser::Error (Interrupted). Used for Ctrl-C and by tests.
+  std::function<bool(const EpochRecord&)> keep_going;
+  // Fixed number of epochs without validation (e.g. the final model on all data). 0 = cfg.epochs.
+  int epochs_override = 0;
+};
+
 // rows: row-major N x dim features; labels: class index per row (0..n_classes-1). Validation
 // rows drive early stopping and checkpoint choice; test rows are touched once, by the final model.
-// When `model_path` is not empty the best model is saved there (atomically).
 FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels, int n_classes,
-                      const data::Fold& fold, const TrainConfig& cfg, const std::string& model_path = "");
+                      const data::Fold& fold, const TrainConfig& cfg, const FoldOptions& options);
+inline FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels,
+                             int n_classes, const data::Fold& fold, const TrainConfig& cfg,
+                             const std::string& model_path = "") {
+  FoldOptions options;
+  options.model_path = model_path;
+  return train_fold(rows, dim, labels, n_classes, fold, cfg, options);
+}
 
 // Resolves "auto" to what this build and machine offer; throws a config error for "cuda" without
 // a usable GPU, naming the key `train.device`.

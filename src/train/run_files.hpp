@@ -1,0 +1,34 @@
+#pragma once
+// Files of a run directory (private to src/train): writing a fold's outputs, reading a finished
+// fold back for the aggregate, and comparing a stored config with the current one.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "ser/data/corpus.hpp"
+#include "ser/data/protocols.hpp"
+#include "ser/train/trainer.hpp"
+
+namespace ser::train::detail {
+
+// What a model directory needs besides model.pt so the model can be used on new audio.
+nlohmann::json model_card(const std::string& feature_set, const std::string& fingerprint, std::size_t dim,
+                          const std::vector<std::string>& labels, const features::StandardScaler& scaler);
+
+std::string history_csv(const std::vector<EpochRecord>& history);
+std::string predictions_csv(const std::vector<data::Item>& items, const std::vector<std::size_t>& test,
+                            const std::vector<int>& truth, const FoldResult& r, const std::vector<std::string>& labels);
+
+struct FinishedFold {
+  nlohmann::json metrics;  // fold-K/metrics.json
+  std::vector<int> truth, pred;
+};
+// Reads fold-K/metrics.json and predictions.csv; throws ser::Error naming the file when broken.
+FinishedFold read_finished_fold(const std::string& fold_dir, const std::vector<std::string>& labels);
+
+// First key (dotted) whose value differs between two resolved configs, ignoring settings that do
+// not change results (threads, jobs, cache, device); empty when they agree.
+std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current);
+
+}  // namespace ser::train::detail

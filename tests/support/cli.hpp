@@ -1,0 +1,56 @@
+#pragma once
+// Running the `ser` binary from tests: exit code plus stdout and stderr together, and a scratch
+// folder with a synthetic corpus writer (tones, so no shared data is needed).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ser/audio/audio.hpp"
+
+namespace ser::test {
+
+struct CliResult {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+inline CliResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(SER_CLI_PATH) + " " + args + " 2>&1";
+  CliResult r{-1, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ser-cli-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "clips");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string p(const std::string& rel) const { return (dir_ / rel).string(); }
+
+  void write_tone(const std::string& rel, double freq, int sr) {
+    audio::Signal s;
+    s.sample_rate = sr;
+    for (int i = 0; i < sr / 2; ++i) s.samples.push_back(0.3f * static_cast<float>(std::sin(2 * M_PI * freq * i / sr)));
+    audio::write_wav(p(rel), s);
+  }
+  std::filesystem::path dir_;
+};
+
+}  // namespace ser::test
