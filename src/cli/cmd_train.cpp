@@ -21,7 +21,7 @@ namespace {
 struct TrainArgs {
   std::string config_path, device;
   std::vector<std::string> overrides;
-  int fold = 0, threads = -1, jobs = 1;
+  int fold = 0, threads = -1, jobs = 0;
   bool no_progress = false, fresh = false, final_model = false, fold_worker = false;
 };
 
@@ -53,7 +53,7 @@ int run_train(const TrainArgs& a) {
   for (const auto& o : a.overrides) config::apply_override(doc, o);
   const config::Config cfg = config::parse_config(doc, a.config_path);
   config::validate(cfg, a.config_path);
-  if (a.jobs < 1) fail_config("--jobs", "must be >= 1");
+  if (a.jobs < 0) fail_config("--jobs", "must be >= 0 (0 = one fold per core)");
 
   // Ctrl-C: the fold in progress writes a checkpoint after its epoch and the run stops (exit 130).
   std::signal(SIGINT, on_interrupt);
@@ -65,7 +65,8 @@ int run_train(const TrainArgs& a) {
   opt.fresh = a.fresh;
   opt.final_model = a.final_model;
   opt.aggregate = !a.fold_worker;
-  opt.jobs = a.jobs;
+  // Folds in parallel, one thread each, use a CPU better than one fold on every thread.
+  opt.jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opt.keep_going = [] { return !g_stop_requested.load(); };
   opt.run_folds_elsewhere = [&](const std::vector<int>& folds, int jobs) {
     // Each fold process gets an equal share of the threads, reads the features this process
@@ -76,6 +77,8 @@ int run_train(const TrainArgs& a) {
     std::vector<std::string> args = {"train", "--config", train::run_directory(cfg) + "/config.json",
                                      "--threads", std::to_string(per_fold), "--no-progress",
                                      "--set", "features.from_store=true", "--fold-worker"};
+    if (spdlog::get_level() <= spdlog::level::debug) args.insert(args.begin(), "--verbose");
+    if (spdlog::get_level() >= spdlog::level::warn) args.insert(args.begin(), "--quiet");
     const auto failed = run_fold_processes(args, folds, jobs);
     if (g_stop_requested) {
       throw Error(ErrorKind::Interrupted, "train", "stopped; run the same command again to resume");
@@ -95,7 +98,7 @@ void register_train(CLI::App& app) {
   sub->add_option("-c,--config", a->config_path, "JSON config")->required();
   sub->add_option("--set", a->overrides, "Override a config key: key=value (repeatable)");
   sub->add_option("--fold", a->fold, "Run only fold K (1-based), e.g. one job of a cluster array");
-  sub->add_option("-j,--jobs", a->jobs, "Folds trained at once, each in its own process (threads are shared out)");
+  sub->add_option("-j,--jobs", a->jobs, "Folds trained at once, each in its own process; threads are shared out (default 0: one per core)");
   sub->add_flag("--fresh", a->fresh, "Discard folds, checkpoints and metrics an earlier run left in the run directory");
   sub->add_flag("--final", a->final_model, "Also train one model on all items (for deployment) into <run>/final");
   sub->add_option("--device", a->device, "auto | cpu | cuda (overrides train.device)");

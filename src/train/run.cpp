@@ -117,7 +117,11 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   FoldOptions fo;
   fo.model_path = dir + "/model.pt";
   fo.checkpoint_path = dir + "/checkpoint.pt";
-  if (opt.keep_going) fo.keep_going = [&](const EpochRecord&) { return opt.keep_going(); };
+  fo.keep_going = [&](const EpochRecord& e) {
+    spdlog::debug("fold {} epoch {}: lr {:.3g}, train loss {:.4f}, acc {:.4f}; validation loss {:.4f}, acc {:.4f}, UAR {:.4f}",
+                  number, e.epoch, e.lr, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_uar);
+    return !opt.keep_going || opt.keep_going();
+  };
   const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), fold,
                                   ex.cfg.train, fo);
   std::vector<int> truth;

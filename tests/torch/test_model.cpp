@@ -259,6 +259,27 @@ TEST(Model, InvalidValuesNameTheirKey) {
   } catch (const ser::Error& e) {
     EXPECT_EQ(e.subject(), "model.dropout_head");
   }
+  cfg = arch("model_a");
+  cfg.bn_momentum = 1.0;  // running statistics that never move
+  try {
+    sm::make_model(cfg, kDim, kClasses);
+    FAIL();
+  } catch (const ser::Error& e) {
+    EXPECT_EQ(e.subject(), "model.bn_momentum");
+  }
   auto model = sm::make_model(arch("model_a"), kDim, kClasses);
   EXPECT_THROW(model->forward(torch::randn({2, 1, 192})), ser::Error);  // wrong feature count
+}
+
+// bn_momentum follows Keras (running = m * running + (1 - m) * batch) and travels with the model.
+TEST(Model, BatchNormMomentumIsKerasStyleAndSaved) {
+  sm::ModelConfig cfg = arch("model_a");
+  cfg.bn_momentum = 0.9;
+  auto model = sm::make_model(cfg, kDim, kClasses);
+  for (const auto& m : model->named_modules()) {
+    if (auto* bn = m.value()->as<torch::nn::BatchNorm1d>()) EXPECT_NEAR(bn->options.momentum().value(), 0.1, 1e-12);
+  }
+  ser::test::TempDir dir;
+  sm::save_model(*model, dir / "m.pt");
+  EXPECT_DOUBLE_EQ(sm::load_model(dir / "m.pt")->spec().config.bn_momentum, 0.9);
 }
