@@ -74,9 +74,12 @@ int run_train(const TrainArgs& a) {
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const int total = cfg.train.threads > 0 ? cfg.train.threads : static_cast<int>(hw);
     const int per_fold = std::max(1, total / std::min<int>(jobs, static_cast<int>(folds.size())));
+    // The stored config decides results; settings that do not (device, threads, checkpoints)
+    // come from this invocation.
     std::vector<std::string> args = {"train", "--config", train::run_directory(cfg) + "/config.json",
-                                     "--threads", std::to_string(per_fold), "--no-progress",
-                                     "--set", "features.from_store=true", "--fold-worker"};
+                                     "--threads", std::to_string(per_fold), "--device", cfg.train.device,
+                                     "--set", "train.checkpoint_every=" + std::to_string(cfg.train.checkpoint_every),
+                                     "--set", "features.from_store=true", "--no-progress", "--fold-worker"};
     if (spdlog::get_level() <= spdlog::level::debug) args.insert(args.begin(), "--verbose");
     if (spdlog::get_level() >= spdlog::level::warn) args.insert(args.begin(), "--quiet");
     const auto failed = run_fold_processes(args, folds, jobs);

@@ -71,7 +71,8 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
   if (fresh && fs::exists(run_dir)) {
     for (const auto& entry : fs::directory_iterator(run_dir)) {
       const std::string name = entry.path().filename().string();
-      if (name.rfind("fold-", 0) == 0 || name == "final" || name == "metrics.json" || name == "confusion.csv") {
+      if (name.rfind("fold-", 0) == 0 || name == "final" || name == "metrics.json" || name == "confusion.csv" ||
+          name == "config.json") {
         fs::remove_all(entry.path());
       }
     }
