@@ -279,33 +279,47 @@ TEST(Trainer, EpochsOverrideTrainsWithoutValidation) {
   EXPECT_EQ(r.best_epoch, 9);
 }
 
-// The CUDA path: Model A trains on the GPU, learns, saves a model that loads on the CPU, and
-// resumes from a checkpoint written on the GPU. Skipped on machines without CUDA.
-TEST(Trainer, CudaTrainsModelAAndResumes) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
-  const Data d = make_data();
+// The CUDA path, in two steps so a failure says which: Model A trains on the GPU, learns, and
+// saves a model that loads on the CPU; then a fold interrupted on the GPU resumes from its
+// checkpoint. Skipped on machines without CUDA.
+train::TrainConfig cuda_model_a() {
   auto cfg = mlp_config();
   cfg.model.architecture = "model_a";
   cfg.model.bn_momentum = 0.9;
   cfg.optimizer.lr = 1e-3;
   cfg.epochs = 30;
   cfg.device = "cuda";
+  return cfg;
+}
+
+TEST(Trainer, CudaTrainsModelA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  const Data d = make_data();
   EXPECT_EQ(train::resolve_device("auto"), "cuda");
   test::TempDir dir;
-  train::FoldOptions opt;
-  opt.model_path = dir / "model.pt";
-  opt.checkpoint_path = dir / "checkpoint.pt";
-  opt.keep_going = [](const train::EpochRecord& e) { return e.epoch < 10; };
-  EXPECT_THROW(train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt), Error);
-  opt.keep_going = nullptr;
-  const auto r = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cfg, opt);
+  const auto r = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cuda_model_a(), dir / "model.pt");
   EXPECT_EQ(r.device, "cuda");
   ASSERT_EQ(r.history.size(), 30u);
   int correct = 0;
   for (std::size_t i = 0; i < d.fold.test.size(); ++i) correct += r.test_predictions[i] == d.labels[d.fold.test[i]];
   EXPECT_GE(correct, static_cast<int>(d.fold.test.size()) * 9 / 10);
-  auto on_cpu = model::load_model(opt.model_path, torch::kCPU);
+  auto on_cpu = model::load_model(dir / "model.pt", torch::kCPU);
   EXPECT_TRUE(on_cpu->parameters().front().device().is_cpu());
+}
+
+TEST(Trainer, CudaResumesFromCheckpoint) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  const Data d = make_data();
+  test::TempDir dir;
+  train::FoldOptions opt;
+  opt.checkpoint_path = dir / "checkpoint.pt";
+  opt.keep_going = [](const train::EpochRecord& e) { return e.epoch < 10; };
+  EXPECT_THROW(train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cuda_model_a(), opt), Error);
+  ASSERT_TRUE(std::filesystem::exists(opt.checkpoint_path));
+  opt.keep_going = nullptr;
+  const auto r = train::train_fold(d.rows, kDim, d.labels, kClasses, d.fold, cuda_model_a(), opt);
+  EXPECT_EQ(r.history.size(), 30u);
+  EXPECT_EQ(r.history[9].epoch, 10);
 }
 
 }  // namespace
