@@ -108,6 +108,27 @@ struct Experiment {
   std::string run_dir;
 };
 
+// Where a model directory's training keeps its files, and the per-epoch hook (debug log, Ctrl-C).
+FoldOptions model_dir_options(const std::string& dir, const std::string& what, const RunOptions& opt) {
+  FoldOptions fo;
+  fo.model_path = dir + "/model.pt";
+  fo.checkpoint_path = dir + "/checkpoint.pt";
+  fo.keep_going = [what, &opt](const EpochRecord& e) {
+    spdlog::debug("{} epoch {}: lr {:.3g}, train loss {:.4f}, acc {:.4f}; validation loss {:.4f}, acc {:.4f}, UAR {:.4f}",
+                  what, e.epoch, e.lr, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_uar);
+    return !opt.keep_going || opt.keep_going();
+  };
+  return fo;
+}
+
+// scaler.json, history.csv and, last, model.json (feature set, labels, scaler) beside model.pt.
+void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r) {
+  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
+  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
+  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
+  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
+}
+
 void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const RunOptions& opt) {
   const int number = fold.index + 1;
   const std::string dir = ex.run_dir + "/fold-" + std::to_string(number);
@@ -115,14 +136,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   const bool resuming = fs::exists(dir + "/checkpoint.pt");
   spdlog::info("fold {}/{}: {} train, {} validation, {} test{}", number, ex.folds.size(), fold.train.size(),
                fold.validation.size(), fold.test.size(), resuming ? " (resuming from its checkpoint)" : "");
-  FoldOptions fo;
-  fo.model_path = dir + "/model.pt";
-  fo.checkpoint_path = dir + "/checkpoint.pt";
-  fo.keep_going = [&](const EpochRecord& e) {
-    spdlog::debug("fold {} epoch {}: lr {:.3g}, train loss {:.4f}, acc {:.4f}; validation loss {:.4f}, acc {:.4f}, UAR {:.4f}",
-                  number, e.epoch, e.lr, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_uar);
-    return !opt.keep_going || opt.keep_going();
-  };
+  const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(number), opt);
   const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), fold,
                                   ex.cfg.train, fo);
   std::vector<int> truth;
@@ -137,10 +151,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["device"] = r.device;
   fm["n_train"] = fold.train.size();
   fm["n_validation"] = fold.validation.size();
-  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
-  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
-  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
-  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
+  write_model_files(ex, dir, r);
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
   spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {})", number, m.accuracy,
@@ -166,17 +177,11 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
   }
   fs::create_directories(dir);
   spdlog::info("final model: {} items, {} epochs", all.train.size(), epochs);
-  FoldOptions fo;
-  fo.model_path = dir + "/model.pt";
-  fo.checkpoint_path = dir + "/checkpoint.pt";
+  FoldOptions fo = model_dir_options(dir, "final model", opt);
   fo.epochs_override = epochs;
-  if (opt.keep_going) fo.keep_going = [&](const EpochRecord&) { return opt.keep_going(); };
   const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all,
                                   ex.cfg.train, fo);
-  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
-  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
-  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
-  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");  // last: marks it finished
+  write_model_files(ex, dir, r);  // model.json last: marks the final model finished
   return dir;
 }
 
