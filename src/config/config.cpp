@@ -28,7 +28,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelSettings, architecture, dro
 // model is its own top-level section in a config file, so it is not part of "train".
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, optimizer, schedule, epochs, batch_size, monitor,
                                                 patience, min_epochs, class_weights, seed, device, threads,
-                                                checkpoint_every)
+                                                checkpoint_every, refit)
 }  // namespace ser::train
 
 namespace ser::config {

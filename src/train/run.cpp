@@ -129,16 +129,59 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
   util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
 }
 
+// With train.refit, the validation run lives in fold-K/selection (its own model files, history
+// with validation columns, and selection.json naming the chosen epoch, written last so that a
+// resumed run skips a finished selection). It never sees the test part.
+struct Selection {
+  int best_epoch = 0, epochs_run = 0;
+  double best_validation = NAN;
+};
+
+Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std::string& dir, const RunOptions& opt) {
+  const std::string marker = dir + "/selection.json";
+  if (fs::exists(marker)) {
+    const auto j = nlohmann::json::parse(util::read_text(marker));
+    return {j.at("best_epoch").get<int>(), j.at("epochs_run").get<int>(), j.at("best_validation").get<double>()};
+  }
+  fs::create_directories(dir);
+  data::Fold no_test = fold;
+  no_test.test.clear();
+  const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt);
+  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test,
+                                  ex.cfg.train, fo);
+  write_model_files(ex, dir, r);
+  const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
+                            {"monitor", ex.cfg.train.monitor}, {"epochs_run", r.history.size()}};
+  util::write_text_atomic(marker, j.dump(2) + "\n");
+  return {r.best_epoch, static_cast<int>(r.history.size()), r.best_validation};
+}
+
 void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const RunOptions& opt) {
   const int number = fold.index + 1;
   const std::string dir = ex.run_dir + "/fold-" + std::to_string(number);
   fs::create_directories(dir);
-  const bool resuming = fs::exists(dir + "/checkpoint.pt");
+  const bool resuming = fs::exists(dir + "/checkpoint.pt") || fs::exists(dir + "/selection/checkpoint.pt");
   spdlog::info("fold {}/{}: {} train, {} validation, {} test{}", number, ex.folds.size(), fold.train.size(),
                fold.validation.size(), fold.test.size(), resuming ? " (resuming from its checkpoint)" : "");
-  const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(number), opt);
-  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), fold,
-                                  ex.cfg.train, fo);
+  FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(number), opt);
+  data::Fold trained = fold;
+  Selection selection;
+  const bool refit = ex.cfg.train.refit && !fold.validation.empty();
+  if (refit) {
+    selection = select_epochs(ex, fold, dir + "/selection", opt);
+    trained.train.insert(trained.train.end(), fold.validation.begin(), fold.validation.end());
+    std::sort(trained.train.begin(), trained.train.end());
+    trained.validation.clear();
+    fo.epochs_override = selection.best_epoch;
+    spdlog::info("fold {}: validation chose epoch {}; refitting on all {} training items", number,
+                 selection.best_epoch, trained.train.size());
+  }
+  FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), trained,
+                            ex.cfg.train, fo);
+  if (refit) {
+    r.best_epoch = selection.best_epoch;
+    r.best_validation = selection.best_validation;
+  }
   std::vector<int> truth;
   for (std::size_t i : fold.test) truth.push_back(ex.y[i]);
   const eval::Metrics m = eval::compute_metrics(truth, r.test_predictions, ex.labels);
@@ -148,14 +191,16 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["monitor"] = ex.cfg.train.monitor;
   if (!std::isnan(r.best_validation)) fm["best_validation"] = r.best_validation;  // what picked the epoch
   fm["epochs_run"] = r.history.size();
+  fm["refit"] = refit;
   fm["device"] = r.device;
-  fm["n_train"] = fold.train.size();
+  fm["n_train"] = trained.train.size();
   fm["n_validation"] = fold.validation.size();
   write_model_files(ex, dir, r);
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
-  spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {})", number, m.accuracy,
-               m.balanced_accuracy, m.macro_f1, r.best_epoch, r.history.size());
+  spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {}{})", number, m.accuracy,
+               m.balanced_accuracy, m.macro_f1, r.best_epoch, refit ? selection.epochs_run : r.history.size(),
+               refit ? ", refit" : "");
 }
 
 // One model on every item, for deployment. Without a validation part there is no early stopping:

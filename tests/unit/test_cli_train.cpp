@@ -77,6 +77,41 @@ TEST_F(TrainCli, WritesARunDirectory) {
   EXPECT_NE(typo.out.find("did you mean 'train.epochs'"), std::string::npos) << typo.out;
 }
 
+// train.refit: the validation run (in fold-K/selection, never shown the test part) picks the
+// epoch count; the fold model then trains on training + validation for exactly that many epochs.
+// A resumed run keeps a finished selection.
+TEST_F(TrainCli, RefitTrainsOnTheWholeTrainingPartForTheChosenEpochs) {
+  const std::string cfg = config("refit");
+  const auto r = run_cli("train --config " + cfg + " --set train.refit=true --no-progress");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (int k = 1; k <= 3; ++k) {
+    const std::string fold = "runs/refit/fold-" + std::to_string(k);
+    const auto m = json_of(fold + "/metrics.json");
+    const auto sel = json_of(fold + "/selection/selection.json");
+    EXPECT_TRUE(m["refit"].get<bool>());
+    EXPECT_EQ(m["best_epoch"], sel["best_epoch"]);
+    EXPECT_EQ(m["best_validation"], sel["best_validation"]);
+    EXPECT_EQ(m["epochs_run"], sel["best_epoch"]);
+    EXPECT_EQ(m["n_train"].get<int>() + 8, 24) << "training + validation = everything but the 8 test items";
+    EXPECT_GT(m["n_validation"].get<int>(), 0);
+    const std::string selection_history = read_text(p(fold + "/selection/history.csv"));
+    EXPECT_EQ(std::count(selection_history.begin(), selection_history.end(), '\n') - 1, 6) << "the full validation run";
+    const std::string history = read_text(p(fold + "/history.csv"));
+    EXPECT_EQ(std::count(history.begin(), history.end(), '\n') - 1, sel["best_epoch"].get<int>());
+    EXPECT_TRUE(fs::exists(p(fold + "/selection/model.json")));
+    EXPECT_FALSE(fs::exists(p(fold + "/selection/predictions.csv"))) << "the selection run never predicts the test part";
+  }
+  // Fold 2 lost after its selection finished: the re-run keeps the selection and refits again.
+  const std::string fold2 = read_text(p("runs/refit/fold-2/predictions.csv"));
+  const auto selected = fs::last_write_time(p("runs/refit/fold-2/selection/model.pt"));
+  for (const char* f : {"metrics.json", "predictions.csv", "model.pt", "model.json"}) fs::remove(p(std::string("runs/refit/fold-2/") + f));
+  fs::remove(p("runs/refit/metrics.json"));
+  const auto again = run_cli("train --config " + cfg + " --set train.refit=true --no-progress");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(fs::last_write_time(p("runs/refit/fold-2/selection/model.pt")), selected);
+  EXPECT_EQ(read_text(p("runs/refit/fold-2/predictions.csv")), fold2);
+}
+
 // Fold processes (--jobs) give exactly what one process gives fold after fold.
 TEST_F(TrainCli, ConcurrentFoldsMatchSequentialOnes) {
   const auto seq = run_cli("train --config " + config("seq") + " --no-progress");

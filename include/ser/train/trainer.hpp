@@ -55,6 +55,9 @@ struct TrainConfig {
   std::string device = "auto";      // auto | cpu | cuda
   int threads = 0;                  // intra-op threads; 0 = leave torch's default
   int checkpoint_every = 1;         // epochs between resumable checkpoints (when a path is given); 0 = none
+  // After the validation run picks the best epoch E, train again from the same initialisation on
+  // the whole training part (training + validation) for E epochs; that model predicts the test part.
+  bool refit = false;
 };
 
 struct EpochRecord {
