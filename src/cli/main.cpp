@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   ser::cli::register_info(app);
   ser::cli::register_extract(app);
   ser::cli::register_train(app);
+  ser::cli::register_evaluate(app);
+  ser::cli::register_predict(app);
 
   try {
     app.parse(argc, argv);

@@ -37,7 +37,7 @@ using nlohmann::json;
 
 namespace {
 
-enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable };
+enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable, StringMap };
 
 json default_config_json();
 
@@ -52,7 +52,9 @@ const std::map<std::string, Kind>& schema() {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
         const json& v = it.value();
-        if (v.is_object()) {
+        if (key == "label_map") {  // user-chosen keys: not part of the schema
+          out[key] = Kind::StringMap;
+        } else if (v.is_object()) {
           out[key] = Kind::Object;
           walk(v, key);
         } else if (v.is_array()) {
@@ -121,9 +123,14 @@ void check_keys(const json& obj, const std::string& prefix, const std::string& o
                return row.is_array() && std::all_of(row.begin(), row.end(), [](const json& e) { return e.is_string(); });
              });
         break;
+      case Kind::StringMap:
+        ok = v.is_object() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+        break;
     }
-    static const char* names[] = {"a string", "an integer", "a number", "true or false", "an object",
-                                  "a list of strings", "a list of lists of strings"};
+    static const char* names[] = {"a string",          "an integer",
+                                  "a number",          "true or false",
+                                  "an object",         "a list of strings",
+                                  "a list of lists of strings", "an object of strings (\"from\": \"to\")"};
     if (!ok) fail_config(key, std::string("must be ") + names[static_cast<int>(known->second)] + " in " + origin);
     if (known->second == Kind::Object) check_keys(v, key, origin);
   }
@@ -145,6 +152,7 @@ Config parse_config(const json& doc, const std::string& origin) {
   read(doc, "root", cfg.root);
   read(doc, "manifest", cfg.manifest);
   read(doc, "runs_dir", cfg.runs_dir);
+  read(doc, "label_map", cfg.label_map);
   read(doc, "features", cfg.features);
   read(doc, "protocol", cfg.protocol);
   read(doc, "train", cfg.train);
@@ -207,7 +215,8 @@ void validate(const Config& cfg, const std::string& origin) {
 json to_json(const Config& cfg) {
   return json{{"name", cfg.name},         {"dataset", cfg.dataset},   {"root", cfg.root},
               {"manifest", cfg.manifest}, {"runs_dir", cfg.runs_dir}, {"features", cfg.features},
-              {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train}};
+              {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train},
+              {"label_map", cfg.label_map}};
 }
 
 namespace {

@@ -227,4 +227,31 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   return summary;
 }
 
+ComputedFeatures compute_features(const std::vector<std::string>& paths, const FeatureSet& set, int jobs) {
+  const std::size_t n = paths.size(), dim = set.dim();
+  std::vector<std::vector<float>> rows(n);
+  std::vector<std::string> reasons(n);
+  util::parallel_for(n, util::resolve_jobs(jobs, n), [&](std::size_t i) {
+    try {
+      std::vector<float> v = set.compute(audio::load(paths[i], set.sample_rate()));
+      check_vector(set, v, dim);
+      rows[i] = std::move(v);
+    } catch (const std::exception& e) {
+      reasons[i] = reason_of(e, paths[i]);
+    } catch (...) {
+      reasons[i] = "unknown error";
+    }
+  });
+  ComputedFeatures out;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (rows[i].empty()) {
+      out.failures.push_back({"", paths[i], reasons[i]});
+      continue;
+    }
+    out.ok.push_back(i);
+    out.values.insert(out.values.end(), rows[i].begin(), rows[i].end());
+  }
+  return out;
+}
+
 }  // namespace ser::features

@@ -12,6 +12,8 @@
 #include "run_files.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
+#include "ser/eval/analysis.hpp"
+#include "ser/eval/evaluate.hpp"
 #include "ser/eval/metrics.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
@@ -71,8 +73,11 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
   if (fresh && fs::exists(run_dir)) {
     for (const auto& entry : fs::directory_iterator(run_dir)) {
       const std::string name = entry.path().filename().string();
-      if (name.rfind("fold-", 0) == 0 || name == "final" || name == "metrics.json" || name == "confusion.csv" ||
-          name == "config.json") {
+      // The folds, the final model and what the aggregate writes (eval::write_evaluation).
+      static const std::set<std::string> aggregate = {"metrics.json",   "confusion.csv",   "confusion_normalized.csv",
+                                                      "predictions.csv", "report.md",       "confusion.svg",
+                                                      "recall.svg",      "training_curves.svg", "config.json"};
+      if (name.rfind("fold-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }
     }
@@ -196,7 +201,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["n_train"] = trained.train.size();
   fm["n_validation"] = fold.validation.size();
   write_model_files(ex, dir, r);
-  util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels));
+  util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels, ex.table.metadata_columns));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
   spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {}{})", number, m.accuracy,
                m.balanced_accuracy, m.macro_f1, r.best_epoch, refit ? selection.epochs_run : r.history.size(),
@@ -290,32 +295,21 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   summary.folds_trained = static_cast<int>(pending.size());
 
   // The aggregate is always rebuilt from the files, so kept and new folds count alike.
-  nlohmann::json fold_metrics = nlohmann::json::array();
-  std::vector<eval::Metrics> per_fold;
-  std::vector<int> pooled_truth, pooled_pred, best_epochs;
-  for (int k = 1; k <= n_folds; ++k) {
-    if (!fold_finished(ex.run_dir, k)) continue;
-    const auto f = detail::read_finished_fold(ex.run_dir + "/fold-" + std::to_string(k), ex.labels);
-    per_fold.push_back(eval::compute_metrics(f.truth, f.pred, ex.labels));
-    fold_metrics.push_back(f.metrics);
-    best_epochs.push_back(f.metrics.value("best_epoch", 0));
-    pooled_truth.insert(pooled_truth.end(), f.truth.begin(), f.truth.end());
-    pooled_pred.insert(pooled_pred.end(), f.pred.begin(), f.pred.end());
-  }
-  summary.folds_finished = static_cast<int>(per_fold.size());
-  if (!per_fold.empty()) {
-    const eval::Metrics pooled = eval::compute_metrics(pooled_truth, pooled_pred, ex.labels);
-    summary.metrics = {{"protocol", cfg.protocol.name},
-                       {"labels", ex.labels},
-                       {"folds_total", n_folds},
-                       {"folds", fold_metrics},
-                       {"summary", eval::summarize_folds(per_fold)},
-                       {"pooled", eval::to_json(pooled)},
-                       {"toolkit_version", kVersion}};
+  std::vector<int> best_epochs;
+  bool any_finished = false;
+  for (int k = 1; k <= n_folds; ++k) any_finished = any_finished || fold_finished(ex.run_dir, k);
+  if (any_finished) {
+    eval::EvaluationInput in = eval::read_run(ex.run_dir);
+    in.header["protocol"] = cfg.protocol.name;
+    in.header["folds_total"] = n_folds;
+    for (const auto& fm : in.fold_metrics) best_epochs.push_back(fm.value("best_epoch", 0));
+    summary.folds_finished = static_cast<int>(in.per_fold.size());
     summary.complete = summary.folds_finished == n_folds;
     if (summary.complete && opt.aggregate) {
-      util::write_text_atomic(ex.run_dir + "/metrics.json", summary.metrics.dump(2) + "\n");
-      util::write_text_atomic(ex.run_dir + "/confusion.csv", eval::confusion_csv(pooled, ex.labels));
+      summary.metrics = eval::write_evaluation(in, {}, ex.run_dir).metrics;
+    } else {
+      summary.metrics = {{"summary", eval::summarize_folds(in.per_fold)},
+                         {"pooled", eval::to_json(eval::table_metrics(in.predictions))}};
     }
   }
   if (opt.final_model) summary.final_dir = train_final(ex, best_epochs, opt);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "ser/error.hpp"
+#include "ser/eval/predictions.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 #include "ser/version.hpp"
@@ -31,55 +32,37 @@ std::string history_csv(const std::vector<EpochRecord>& history) {
 }
 
 std::string predictions_csv(const std::vector<data::Item>& items, const std::vector<std::size_t>& test,
-                            const std::vector<int>& truth, const FoldResult& r, const std::vector<std::string>& labels) {
-  std::vector<std::string> header{"id", "true", "pred"};
-  for (const auto& l : labels) header.push_back("p_" + l);
-  std::string out = util::csv_line(header);
+                            const std::vector<int>& truth, const FoldResult& r, const std::vector<std::string>& labels,
+                            const std::vector<std::string>& metadata_columns) {
+  eval::PredictionTable t;
+  t.labels = labels;
+  t.metadata_columns = {"speaker"};
+  t.metadata_columns.insert(t.metadata_columns.end(), metadata_columns.begin(), metadata_columns.end());
   for (std::size_t i = 0; i < test.size(); ++i) {
-    std::vector<std::string> row{items[test[i]].id, labels[static_cast<std::size_t>(truth[i])],
-                                 labels[static_cast<std::size_t>(r.test_predictions[i])]};
-    for (float p : r.test_probabilities[i]) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.6g", p);
-      row.emplace_back(buf);
+    const data::Item& item = items[test[i]];
+    eval::PredictionRow row;
+    row.id = item.id;
+    row.truth = truth[i];
+    row.pred = r.test_predictions[i];
+    row.metadata.push_back(item.speaker);
+    for (const auto& column : metadata_columns) {
+      std::string value;
+      for (const auto& [k, v] : item.metadata) {
+        if (k == column) value = v;
+      }
+      row.metadata.push_back(value);
     }
-    out += util::csv_line(row);
+    row.probabilities.assign(r.test_probabilities[i].begin(), r.test_probabilities[i].end());
+    t.rows.push_back(std::move(row));
   }
-  return out;
-}
-
-FinishedFold read_finished_fold(const std::string& fold_dir, const std::vector<std::string>& labels) {
-  FinishedFold f;
-  const std::string metrics_path = fold_dir + "/metrics.json";
-  try {
-    f.metrics = nlohmann::json::parse(util::read_text(metrics_path));
-  } catch (const nlohmann::json::exception& e) {
-    fail_input(metrics_path, std::string("not valid JSON: ") + e.what());
-  }
-  std::map<std::string, int> index;
-  for (std::size_t i = 0; i < labels.size(); ++i) index[labels[i]] = static_cast<int>(i);
-  const std::string pred_path = fold_dir + "/predictions.csv";
-  const auto rows = util::parse_csv(util::read_text(pred_path), pred_path);
-  if (rows.empty() || rows[0].fields.size() < 3 || rows[0].fields[1] != "true" || rows[0].fields[2] != "pred") {
-    fail_input(pred_path, "expected a header starting id,true,pred");
-  }
-  for (std::size_t r = 1; r < rows.size(); ++r) {
-    const auto& fields = rows[r].fields;
-    const auto t = fields.size() >= 3 ? index.find(fields[1]) : index.end();
-    const auto p = fields.size() >= 3 ? index.find(fields[2]) : index.end();
-    if (t == index.end() || p == index.end()) {
-      fail_input(pred_path + ":" + std::to_string(rows[r].line), "label not among the run's classes");
-    }
-    f.truth.push_back(t->second);
-    f.pred.push_back(p->second);
-  }
-  return f;
+  return eval::predictions_csv(t);
 }
 
 namespace {
 
 const std::set<std::string> kRuntimeOnly = {"train.threads", "train.device", "features.jobs", "features.cache",
-                                             "features.cache_dir", "features.from_store", "train.checkpoint_every"};
+                                             "features.cache_dir", "features.from_store", "train.checkpoint_every",
+                                             "label_map"};
 
 std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix) {
   if (a.is_object() && b.is_object()) {

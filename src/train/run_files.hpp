@@ -1,6 +1,6 @@
 #pragma once
-// Files of a run directory (private to src/train): writing a fold's outputs, reading a finished
-// fold back for the aggregate, and comparing a stored config with the current one.
+// Files of a run directory (private to src/train): writing a fold's outputs and comparing a
+// stored config with the current one. The aggregate reads the folds back through eval::read_run.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -17,15 +17,11 @@ nlohmann::json model_card(const std::string& feature_set, const std::string& fin
                           const std::vector<std::string>& labels, const features::StandardScaler& scaler);
 
 std::string history_csv(const std::vector<EpochRecord>& history);
+// predictions.csv (eval/predictions.hpp) of a fold's test part, with the speaker and the corpus
+// metadata columns beside each prediction for per-group breakdowns.
 std::string predictions_csv(const std::vector<data::Item>& items, const std::vector<std::size_t>& test,
-                            const std::vector<int>& truth, const FoldResult& r, const std::vector<std::string>& labels);
-
-struct FinishedFold {
-  nlohmann::json metrics;  // fold-K/metrics.json
-  std::vector<int> truth, pred;
-};
-// Reads fold-K/metrics.json and predictions.csv; throws ser::Error naming the file when broken.
-FinishedFold read_finished_fold(const std::string& fold_dir, const std::vector<std::string>& labels);
+                            const std::vector<int>& truth, const FoldResult& r, const std::vector<std::string>& labels,
+                            const std::vector<std::string>& metadata_columns);
 
 // First key (dotted) whose value differs between two resolved configs, ignoring settings that do
 // not change results (threads, jobs, cache, device); empty when they agree.

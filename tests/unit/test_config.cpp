@@ -97,6 +97,20 @@ TEST(Config, NestedTyposAndTypes) {
             std::string::npos);
 }
 
+// label_map's keys are the user's corpus labels, so they are not schema keys; values must be strings.
+TEST(Config, LabelMapTakesAnyLabels) {
+  const auto c = config::parse_config(
+      json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},"label_map":{"anger":"angry","Ärger":"angry"}})"), "t");
+  EXPECT_EQ(c.label_map.at("anger"), "angry");
+  EXPECT_EQ(c.label_map.size(), 2u);
+  EXPECT_NE(config_error(json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},"label_map":{"anger":1}})"))
+                .find("label_map: must be an object of strings"),
+            std::string::npos);
+  EXPECT_NE(config_error(json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"},"labelmap":{}})"))
+                .find("did you mean 'label_map'"),
+            std::string::npos);
+}
+
 TEST(Config, MissingFileAndBadJson) {
   EXPECT_THROW(config::load_config("/nonexistent/ser.json"), Error);
 }

@@ -3,6 +3,7 @@
 // error naming the key (with a suggestion) rather than a silently ignored setting.
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct Config {
   data::ProtocolConfig protocol;  // "protocol" section
   train::TrainConfig train;       // "train" and "model" sections; train.seed also seeds the folds
   std::string runs_dir = "runs";  // run directories go to <runs_dir>/<name>
+  // Corpus label -> model label, for evaluating a model on another corpus (`ser evaluate`);
+  // e.g. {"anger": "angry"}. Labels not mapped are used as they are.
+  std::map<std::string, std::string> label_map;
 };
 
 // Reads and validates a config file. Throws ser::Error (config kind) naming the file and key.

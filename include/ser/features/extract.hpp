@@ -57,4 +57,13 @@ struct FeatureTable {
 // files are missing or disagree (npy shape vs index.csv rows vs meta.json dim).
 FeatureTable read_feature_store(const std::string& dir);
 
+// Features of loose files, in memory and in parallel (no store, no cache), for prediction on
+// audio no corpus parser knows. A file that cannot be used is a failure, not an exception.
+struct ComputedFeatures {
+  std::vector<float> values;         // ok.size() x dim, row-major
+  std::vector<std::size_t> ok;       // indices into `paths` of the rows, ascending
+  std::vector<FileFailure> failures;  // the other paths, with the reason
+};
+ComputedFeatures compute_features(const std::vector<std::string>& paths, const FeatureSet& set, int jobs = 0);
+
 }  // namespace ser::features

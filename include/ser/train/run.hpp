@@ -6,8 +6,9 @@
 //                                          scaler.json; history.csv; predictions.csv; metrics.json
 //                                          (written last: its presence marks a finished fold);
 //                                          checkpoint.pt while the fold is under way
-//   <runs_dir>/<name>/metrics.json         per fold, mean/std over folds, pooled; confusion.csv
-//                                          (once every fold has finished)
+//   <runs_dir>/<name>/metrics.json         per fold, mean/std over folds, pooled; confusion.csv,
+//                                          predictions.csv, report.md and plots (eval::write_evaluation,
+//                                          once every fold has finished)
 //   <runs_dir>/<name>/final/               with `final_model`: one model trained on all items
 // Re-running the same config resumes: finished folds are kept, an unfinished one continues
 // from its checkpoint. A different config in the same run directory is refused.

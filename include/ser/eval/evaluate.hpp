@@ -1,0 +1,51 @@
+#pragma once
+// One evaluation, written out: metrics.json, confusion.csv (counts), confusion_normalized.csv,
+// predictions.csv, report.md and the SVG plots, each file written atomically. Used for a run's
+// aggregate (by `ser train` and `ser evaluate --run`) and for a model evaluated on a corpus.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "ser/eval/gates.hpp"
+#include "ser/eval/metrics.hpp"
+#include "ser/eval/plots.hpp"
+#include "ser/eval/predictions.hpp"
+#include "ser/eval/report.hpp"
+
+namespace ser::eval {
+
+struct EvaluationInput {
+  std::string title;
+  PredictionTable predictions;       // every prediction; a "fold" metadata column when there are folds
+  std::vector<Metrics> per_fold;     // empty for a single evaluation
+  nlohmann::json fold_metrics;       // array of the folds' metrics.json documents (null: none)
+  nlohmann::json header;             // keys placed first in metrics.json (protocol, model, dataset...)
+  std::vector<FoldCurve> curves;     // per-epoch histories; empty = no training-curves plot
+  std::string curve_metric = "validation UAR";
+};
+
+struct GateOptions {
+  std::vector<Threshold> fail_under;
+  std::string baseline_path;  // empty = no baseline gate
+  double max_drop = 0.02;
+};
+
+struct EvaluationOutput {
+  nlohmann::json metrics;  // what metrics.json holds
+  std::vector<GateResult> gates;
+  bool passed = true;      // every gate passed
+  ReportInput report;      // for a terminal table
+};
+
+// metrics.json holds the header keys, "labels", and for folds "folds", "summary" (mean/std) and
+// "pooled", else the pooled metrics at the top level; then "analysis" and "gates".
+EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gates, const std::string& out_dir);
+
+// A run directory read back from its files: every finished fold's predictions.csv, metrics.json
+// and history (selection/history.csv for refit folds, whose own history has no validation).
+// Throws ser::Error (input) naming the run or file when there is nothing to evaluate or a fold's
+// files disagree on the labels.
+EvaluationInput read_run(const std::string& run_dir);
+
+}  // namespace ser::eval

@@ -1,0 +1,32 @@
+#pragma once
+// Human-facing summaries of an evaluation: report.md (reads well as a CI job summary) and a
+// terminal table.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "ser/eval/gates.hpp"
+#include "ser/eval/metrics.hpp"
+
+namespace ser::eval {
+
+struct ReportInput {
+  std::string title;                  // e.g. "runs/ravdess" or "model runs/x/final on emodb"
+  Metrics pooled;                     // over every prediction
+  std::vector<std::string> labels;
+  nlohmann::json summary;             // per-fold mean/std (summarize_folds), null without folds
+  nlohmann::json analysis;            // analysis_json(), may be null
+  std::vector<GateResult> gates;      // empty when no gate was asked for
+  std::vector<std::string> plots;     // SVG file names beside report.md, linked at the end
+};
+
+// Markdown: headline table (accuracy, UAR, macro-F1: mean ± std over folds when there are folds,
+// and pooled), gates with pass/fail, the confusion matrix as a table (counts, with the row
+// percentage), per-class precision/recall/F1/support, the 3 worst classes by recall, breakdowns
+// and the coverage curve when present, links to the plots.
+std::string report_markdown(const ReportInput& in);
+// Plain-text table for a terminal: headline numbers, per-class report, confusion matrix.
+std::string terminal_table(const ReportInput& in);
+
+}  // namespace ser::eval

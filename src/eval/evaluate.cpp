@@ -1,0 +1,197 @@
+#include "ser/eval/evaluate.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <regex>
+
+#include "ser/error.hpp"
+#include "ser/eval/analysis.hpp"
+#include "ser/util/csv.hpp"
+#include "ser/util/files.hpp"
+#include "ser/version.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ser::eval {
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(util::read_text(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail_input(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
+double number_or_nan(const std::string& field) {
+  if (field.empty() || field == "nan") return NAN;
+  try {
+    return std::stod(field);
+  } catch (const std::exception&) {
+    return NAN;
+  }
+}
+
+// history.csv: epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_uar
+FoldCurve read_history(const std::string& path, const std::string& name, const std::string& metric_column) {
+  const auto rows = util::parse_csv(util::read_text(path), path);
+  if (rows.empty()) fail_input(path, "empty history");
+  const auto& header = rows[0].fields;
+  auto column = [&](const std::string& c) {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == c) return i;
+    }
+    fail_input(path, "history lacks a '" + c + "' column");
+  };
+  const std::size_t epoch = column("epoch"), train_loss = column("train_loss"), val_loss = column("val_loss"),
+                    metric = column(metric_column);
+  FoldCurve curve;
+  curve.name = name;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& f = rows[r].fields;
+    if (f.size() != header.size()) fail_input(path + ":" + std::to_string(rows[r].line), "wrong number of fields");
+    curve.epoch.push_back(number_or_nan(f[epoch]));
+    curve.train_loss.push_back(number_or_nan(f[train_loss]));
+    curve.val_loss.push_back(number_or_nan(f[val_loss]));
+    curve.val_metric.push_back(number_or_nan(f[metric]));
+  }
+  return curve;
+}
+
+std::string svg_name(const std::string& what) { return what + ".svg"; }
+
+}  // namespace
+
+EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gate_options, const std::string& out_dir) {
+  const auto& labels = in.predictions.labels;
+  const Metrics pooled = table_metrics(in.predictions);
+  if (pooled.n == 0) fail_input(in.title, "no labelled predictions to evaluate");
+
+  EvaluationOutput out;
+  nlohmann::json& m = out.metrics;
+  m = in.header.is_object() ? in.header : nlohmann::json::object();
+  m["labels"] = labels;
+  if (!in.per_fold.empty()) {
+    m["folds"] = in.fold_metrics.is_null() ? nlohmann::json::array() : in.fold_metrics;
+    m["summary"] = summarize_folds(in.per_fold);
+    m["pooled"] = to_json(pooled);
+  } else {
+    const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
+    for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
+  }
+  const nlohmann::json analysis = analysis_json(in.predictions);
+  m["analysis"] = analysis;
+
+  // Gates are judged on the numbers above; outputs are written whatever their verdict.
+  if (!gate_options.fail_under.empty()) {
+    const auto g = check_thresholds(m, gate_options.fail_under);
+    out.gates.insert(out.gates.end(), g.begin(), g.end());
+  }
+  if (!gate_options.baseline_path.empty()) {
+    const auto g = check_baseline(m, read_json(gate_options.baseline_path), gate_options.baseline_path,
+                                  gate_options.max_drop);
+    out.gates.insert(out.gates.end(), g.begin(), g.end());
+  }
+  nlohmann::json gates = nlohmann::json::array();
+  for (const auto& g : out.gates) {
+    gates.push_back({{"gate", g.gate}, {"value", g.value}, {"limit", g.limit}, {"passed", g.passed}});
+    out.passed = out.passed && g.passed;
+  }
+  m["gates"] = gates;
+  m["toolkit_version"] = kVersion;
+
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) fail_runtime(out_dir, "cannot create output folder: " + ec.message());
+
+  std::vector<std::string> plots;
+  auto plot = [&](const std::string& name, const std::string& svg) {
+    util::write_text_atomic(out_dir + "/" + svg_name(name), svg);
+    plots.push_back(svg_name(name));
+  };
+  plot("confusion", confusion_svg(pooled.confusion, labels, in.title + ": confusion matrix"));
+  std::vector<double> recall;
+  std::vector<int> support;
+  for (const auto& c : pooled.per_class) {
+    recall.push_back(c.recall);
+    support.push_back(c.support);
+  }
+  plot("recall", recall_bars_svg(labels, recall, support, in.title + ": recall per class"));
+  if (!in.curves.empty()) plot("training_curves", training_curves_svg(in.curves, in.curve_metric, in.title + ": training"));
+
+  out.report.title = in.title;
+  out.report.pooled = pooled;
+  out.report.labels = labels;
+  out.report.summary = in.per_fold.empty() ? nlohmann::json() : m["summary"];
+  out.report.analysis = analysis;
+  out.report.gates = out.gates;
+  out.report.plots = plots;
+
+  util::write_text_atomic(out_dir + "/predictions.csv", predictions_csv(in.predictions));
+  util::write_text_atomic(out_dir + "/confusion.csv", confusion_csv(pooled, labels));
+  util::write_text_atomic(out_dir + "/confusion_normalized.csv", normalized_confusion_csv(pooled, labels));
+  util::write_text_atomic(out_dir + "/report.md", report_markdown(out.report));
+  util::write_text_atomic(out_dir + "/metrics.json", m.dump(2) + "\n");
+  return out;
+}
+
+EvaluationInput read_run(const std::string& run_dir) {
+  if (!fs::is_directory(run_dir)) fail_input(run_dir, "no such run directory");
+  EvaluationInput in;
+  in.title = fs::path(run_dir).filename().string();
+  nlohmann::json config;
+  if (fs::exists(run_dir + "/config.json")) config = read_json(run_dir + "/config.json");
+  const std::string monitor = config.is_object() && config.contains("train") ? config["train"].value("monitor", "val_uar") : "val_uar";
+  const std::string metric_column = monitor == "val_accuracy" ? "val_accuracy" : "val_uar";
+  in.curve_metric = metric_column == "val_accuracy" ? "validation accuracy" : "validation UAR";
+
+  std::vector<std::pair<int, std::string>> folds;
+  static const std::regex fold_dir("fold-([0-9]+)");
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && std::regex_match(name, match, fold_dir)) folds.emplace_back(std::stoi(match[1]), entry.path().string());
+  }
+  std::sort(folds.begin(), folds.end());
+  in.fold_metrics = nlohmann::json::array();
+  int finished = 0;
+  for (const auto& [k, dir] : folds) {
+    if (!fs::exists(dir + "/metrics.json")) continue;  // unfinished: not part of the aggregate
+    ++finished;
+    const nlohmann::json fm = read_json(dir + "/metrics.json");
+    PredictionTable t = read_predictions_csv(dir + "/predictions.csv");
+    if (in.predictions.rows.empty() && in.predictions.labels.empty()) {
+      in.predictions.labels = t.labels;
+      in.predictions.metadata_columns = {"fold"};
+      in.predictions.metadata_columns.insert(in.predictions.metadata_columns.end(), t.metadata_columns.begin(),
+                                             t.metadata_columns.end());
+    } else if (t.labels != in.predictions.labels ||
+               !std::equal(t.metadata_columns.begin(), t.metadata_columns.end(), in.predictions.metadata_columns.begin() + 1,
+                           in.predictions.metadata_columns.end())) {
+      fail_input(dir + "/predictions.csv", "labels or columns differ from the run's first fold");
+    }
+    in.per_fold.push_back(table_metrics(t));
+    in.fold_metrics.push_back(fm);
+    for (auto& row : t.rows) {
+      row.metadata.insert(row.metadata.begin(), std::to_string(k));
+      in.predictions.rows.push_back(std::move(row));
+    }
+    const std::string history = fs::exists(dir + "/selection/history.csv") ? dir + "/selection/history.csv" : dir + "/history.csv";
+    if (fs::exists(history)) {
+      FoldCurve c = read_history(history, "fold " + std::to_string(k), metric_column);
+      c.best_epoch = fm.value("best_epoch", 0);
+      in.curves.push_back(std::move(c));
+    }
+  }
+  if (finished == 0) fail_input(run_dir, "no finished fold (fold-K/metrics.json) to evaluate");
+  in.header = {{"run", run_dir}};
+  if (config.is_object()) {
+    if (config.contains("dataset")) in.header["dataset"] = config["dataset"];
+    if (config.contains("protocol")) in.header["protocol"] = config["protocol"].value("name", "");
+  }
+  in.header["folds_total"] = static_cast<int>(folds.size());
+  return in;
+}
+
+}  // namespace ser::eval
