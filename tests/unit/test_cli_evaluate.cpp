@@ -127,6 +127,18 @@ TEST_F(EvaluateCli, RunReaggregationWritesEveryOutput) {
   EXPECT_NE(report.find("confusion.svg"), std::string::npos);
 }
 
+// On a terminal the report is printed as a table; in a pipe one summary line is enough.
+TEST_F(EvaluateCli, TerminalTableOnlyOnATerminal) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script (util-linux) not installed";
+  const std::string cmd = std::string(SER_CLI_PATH) + " evaluate --run " + p("runs/tones");
+  const auto tty = run_cli("--version >/dev/null; script -qec '" + cmd + "' /dev/null");
+  EXPECT_EQ(tty.code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("macro-F1"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("high"), std::string::npos) << "per-class rows: " << tty.out;
+  const auto pipe = run_cli("evaluate --run " + p("runs/tones"));
+  EXPECT_NE(pipe.out.find("tones: accuracy "), std::string::npos) << pipe.out;
+}
+
 TEST_F(EvaluateCli, GatesExitWithTheirOwnCodeAfterWritingOutputs) {
   const std::string run = p("runs/tones");
   const auto pass = run_cli("evaluate --run " + run + " --fail-under uar=0.0,accuracy=0.0");
