@@ -1,5 +1,6 @@
 #include "ser/eval/evaluate.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -161,20 +162,31 @@ EvaluationInput read_run(const std::string& run_dir) {
     ++finished;
     const nlohmann::json fm = read_json(dir + "/metrics.json");
     PredictionTable t = read_predictions_csv(dir + "/predictions.csv");
-    if (in.predictions.rows.empty() && in.predictions.labels.empty()) {
+    if (in.predictions.labels.empty()) {
       in.predictions.labels = t.labels;
       in.predictions.metadata_columns = {"fold"};
-      in.predictions.metadata_columns.insert(in.predictions.metadata_columns.end(), t.metadata_columns.begin(),
-                                             t.metadata_columns.end());
-    } else if (t.labels != in.predictions.labels ||
-               !std::equal(t.metadata_columns.begin(), t.metadata_columns.end(), in.predictions.metadata_columns.begin() + 1,
-                           in.predictions.metadata_columns.end())) {
-      fail_input(dir + "/predictions.csv", "labels or columns differ from the run's first fold");
+    } else if (t.labels != in.predictions.labels) {
+      fail_input(dir + "/predictions.csv", "labels differ from the run's first fold");
+    }
+    // Folds written by different versions may carry different metadata: align by name.
+    std::vector<std::size_t> slot;
+    for (const auto& c : t.metadata_columns) {
+      auto& cols = in.predictions.metadata_columns;
+      auto it = std::find(cols.begin(), cols.end(), c);
+      if (it == cols.end()) {
+        cols.push_back(c);
+        for (auto& row : in.predictions.rows) row.metadata.emplace_back();
+        it = cols.end() - 1;
+      }
+      slot.push_back(static_cast<std::size_t>(it - cols.begin()));
     }
     in.per_fold.push_back(table_metrics(t));
     in.fold_metrics.push_back(fm);
     for (auto& row : t.rows) {
-      row.metadata.insert(row.metadata.begin(), std::to_string(k));
+      std::vector<std::string> metadata(in.predictions.metadata_columns.size());
+      metadata[0] = std::to_string(k);
+      for (std::size_t c = 0; c < slot.size(); ++c) metadata[slot[c]] = std::move(row.metadata[c]);
+      row.metadata = std::move(metadata);
       in.predictions.rows.push_back(std::move(row));
     }
     const std::string history = fs::exists(dir + "/selection/history.csv") ? dir + "/selection/history.csv" : dir + "/history.csv";

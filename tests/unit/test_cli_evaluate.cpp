@@ -139,6 +139,27 @@ TEST_F(EvaluateCli, TerminalTableOnlyOnATerminal) {
   EXPECT_NE(pipe.out.find("tones: accuracy "), std::string::npos) << pipe.out;
 }
 
+// A fold written before predictions.csv carried metadata (id,true,pred,p_...) next to newer ones.
+TEST_F(EvaluateCli, FoldsWithDifferentMetadataColumnsAreAligned) {
+  const std::string fold1 = p("runs/tones/fold-1/predictions.csv");
+  auto rows = ser::util::parse_csv(read_text(fold1), "fold-1");
+  std::string old_format;
+  for (const auto& r : rows) {
+    std::vector<std::string> f = {r.fields[0], r.fields[1], r.fields[2]};
+    f.insert(f.end(), r.fields.end() - 3, r.fields.end());  // the three p_ columns
+    old_format += ser::util::csv_line(f);
+  }
+  write_text_atomic(fold1, old_format);
+  const auto r = run_cli("evaluate --run " + p("runs/tones"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto pooled = ser::util::parse_csv(read_text(p("runs/tones/predictions.csv")), "pooled");
+  ASSERT_EQ(pooled.size(), 25u);
+  EXPECT_EQ(pooled[0].fields[4], "speaker");
+  int without_speaker = 0;
+  for (std::size_t i = 1; i < pooled.size(); ++i) without_speaker += pooled[i].fields[4].empty();
+  EXPECT_EQ(without_speaker, static_cast<int>(rows.size()) - 1) << "only fold 1's rows lack the speaker";
+}
+
 TEST_F(EvaluateCli, GatesExitWithTheirOwnCodeAfterWritingOutputs) {
   const std::string run = p("runs/tones");
   const auto pass = run_cli("evaluate --run " + run + " --fail-under uar=0.0,accuracy=0.0");
