@@ -119,7 +119,7 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     support.push_back(c.support);
   }
   plot("recall", recall_bars_svg(labels, recall, support, in.title + ": recall per class"));
-  if (!in.curves.empty()) plot("training_curves", training_curves_svg(in.curves, in.curve_metric, in.title + ": training"));
+  if (!in.curves.empty()) plot("curves", training_curves_svg(in.curves, in.curve_metric, in.title + ": training"));
 
   out.report.title = in.title;
   out.report.pooled = pooled;

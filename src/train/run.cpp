@@ -76,7 +76,7 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
       // The folds, the final model and what the aggregate writes (eval::write_evaluation).
       static const std::set<std::string> aggregate = {"metrics.json",   "confusion.csv",   "confusion_normalized.csv",
                                                       "predictions.csv", "report.md",       "confusion.svg",
-                                                      "recall.svg",      "training_curves.svg", "config.json"};
+                                                      "recall.svg",      "curves.svg", "config.json"};
       if (name.rfind("fold-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }

@@ -89,7 +89,7 @@ TEST_F(EvaluateCli, RunReaggregationWritesEveryOutput) {
   const auto r = run_cli("evaluate --run " + run);
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* f : {"metrics.json", "confusion.csv", "confusion_normalized.csv", "predictions.csv", "report.md",
-                        "confusion.svg", "recall.svg", "training_curves.svg"}) {
+                        "confusion.svg", "recall.svg", "curves.svg"}) {
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
   }
   const auto m = json_of("runs/tones/metrics.json");
