@@ -208,6 +208,15 @@ TEST_F(EvaluateCli, ModelOnACorpusWithALabelMap) {
   EXPECT_EQ(m["per_class"]["low"]["support"], 4);
   expect_rows_sum_to_one(read_text(p("ev/predictions.csv")));
 
+  // The same map from a config's label_map.
+  write_text_atomic(p("other.json"), R"({"dataset": "manifest", "manifest": ")" + p("other.csv") +
+                                         R"(", "features": {"out": "unused"}, "label_map": {"bass": "low"}})");
+  const auto from_config = run_cli("evaluate --model " + p("runs/tones/fold-1") + " --config " + p("other.json") +
+                                   " --out " + p("ev-config") + " --no-progress");
+  ASSERT_EQ(from_config.code, 0) << from_config.out;
+  EXPECT_EQ(json_of("ev-config/metrics.json")["n"], 4);
+  EXPECT_EQ(json_of("ev-config/metrics.json")["label_map"]["bass"], "low");
+
   // A whole run is a fold ensemble.
   const auto ens = run_cli("evaluate --model " + p("runs/tones") + " --dataset manifest --manifest " + p("m.csv") +
                            " --out " + p("ev2") + " --no-progress");
