@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <regex>
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
@@ -147,14 +146,7 @@ EvaluationInput read_run(const std::string& run_dir) {
   const std::string metric_column = monitor == "val_accuracy" ? "val_accuracy" : "val_uar";
   in.curve_metric = metric_column == "val_accuracy" ? "validation accuracy" : "validation UAR";
 
-  std::vector<std::pair<int, std::string>> folds;
-  static const std::regex fold_dir("fold-([0-9]+)");
-  for (const auto& entry : fs::directory_iterator(run_dir)) {
-    std::smatch match;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(name, match, fold_dir)) folds.emplace_back(std::stoi(match[1]), entry.path().string());
-  }
-  std::sort(folds.begin(), folds.end());
+  const auto folds = util::numbered_subdirs(run_dir, "fold-");
   in.fold_metrics = nlohmann::json::array();
   int finished = 0;
   for (const auto& [k, dir] : folds) {

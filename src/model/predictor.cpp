@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 
 #include "ser/error.hpp"
 #include "ser/features/scaler.hpp"
@@ -62,15 +61,8 @@ std::vector<std::string> model_dirs(const std::string& path) {
     return {fs::path(path).parent_path().string()};
   }
   if (fs::exists(fs::path(path) / "model.json")) return {path};
-  std::vector<std::pair<int, std::string>> folds;
-  static const std::regex fold_dir("fold-([0-9]+)");
-  for (const auto& entry : fs::directory_iterator(path)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(name, m, fold_dir)) folds.emplace_back(std::stoi(m[1]), entry.path().string());
-  }
+  const auto folds = util::numbered_subdirs(path, "fold-");
   if (folds.empty()) fail_input(path, "neither a model directory (model.json) nor a run directory (fold-K/)");
-  std::sort(folds.begin(), folds.end());
   std::vector<std::string> dirs;
   for (const auto& [k, dir] : folds) {
     if (!fs::exists(dir + "/model.json")) fail_input(dir, "fold has no finished model (model.json); finish the run first");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ser/audio/audio.hpp"
+#include "ser/util/files.hpp"
 
 namespace ser::test {
 
@@ -49,6 +50,22 @@ class CliTest : public ::testing::Test {
     s.sample_rate = sr;
     for (int i = 0; i < sr / 2; ++i) s.samples.push_back(0.3f * static_cast<float>(std::sin(2 * M_PI * freq * i / sr)));
     audio::write_wav(p(rel), s);
+  }
+  // Three tone "emotions" (low/mid/high) x 8 clips from speakers spk0..spk3, 16 kHz: separable
+  // and small enough to train on in seconds. Writes clips/ and the manifest `rel`.
+  void write_tone_corpus(const std::string& rel, bool with_gender = false) {
+    std::string manifest = with_gender ? "path,label,speaker,gender\n" : "path,label,speaker\n";
+    const double freq[] = {220, 440, 880};
+    const char* label[] = {"low", "mid", "high"};
+    for (int c = 0; c < 3; ++c) {
+      for (int i = 0; i < 8; ++i) {
+        const std::string clip = "clips/" + std::string(label[c]) + std::to_string(i) + ".wav";
+        write_tone(clip, freq[c] * (1.0 + 0.01 * i), 16000);
+        manifest += p(clip) + "," + label[c] + ",spk" + std::to_string(i % 4);
+        manifest += with_gender ? std::string(i % 2 ? ",female\n" : ",male\n") : std::string("\n");
+      }
+    }
+    util::write_text_atomic(p(rel), manifest);
   }
   std::filesystem::path dir_;
 };

@@ -29,17 +29,7 @@ class EvaluateCli : public ser::test::CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    std::string manifest = "path,label,speaker,gender\n";
-    const double freq[] = {220, 440, 880};
-    const char* label[] = {"low", "mid", "high"};
-    for (int c = 0; c < 3; ++c) {
-      for (int i = 0; i < 8; ++i) {
-        const std::string rel = "clips/" + std::string(label[c]) + std::to_string(i) + ".wav";
-        write_tone(rel, freq[c] * (1.0 + 0.01 * i), 16000);
-        manifest += p(rel) + "," + label[c] + ",spk" + std::to_string(i % 4) + "," + (i % 2 ? "female" : "male") + "\n";
-      }
-    }
-    write_text_atomic(p("m.csv"), manifest);
+    write_tone_corpus("m.csv", true);
     write_text_atomic(p("tones.json"), R"({"name": "tones", "dataset": "manifest", "manifest": ")" + p("m.csv") +
                                            R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" +
                                            p("features") + R"("}, "protocol": {"name": "random_kfold", "k": 3},

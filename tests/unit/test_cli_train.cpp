@@ -21,20 +21,9 @@ using ser::util::write_text_atomic;
 
 class TrainCli : public ser::test::CliTest {
  protected:
-  // Three tone "emotions" from four speakers: separable, and small enough to train in seconds.
   void SetUp() override {
     CliTest::SetUp();
-    std::string manifest = "path,label,speaker\n";
-    const double freq[] = {220, 440, 880};
-    const char* label[] = {"low", "mid", "high"};
-    for (int c = 0; c < 3; ++c) {
-      for (int i = 0; i < 8; ++i) {
-        const std::string rel = "clips/" + std::string(label[c]) + std::to_string(i) + ".wav";
-        write_tone(rel, freq[c] * (1.0 + 0.01 * i), 16000);
-        manifest += p(rel) + "," + label[c] + ",spk" + std::to_string(i % 4) + "\n";
-      }
-    }
-    write_text_atomic(p("m.csv"), manifest);
+    write_tone_corpus("m.csv");
   }
   // A config file for the tone corpus; `extra` is spliced into the top-level object.
   std::string config(const std::string& name, const std::string& protocol = R"({"name": "random_kfold", "k": 3})",

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "ser/error.hpp"
 #include "ser/eval/predictions.hpp"
+#include "ser/util/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace ser;
@@ -141,4 +143,19 @@ TEST(EvalPredictions, RejectsMalformedFiles) {
     EXPECT_TRUE(has(parse_error(header + "x,a,a,0.5," + bad + "\n"), "preds.csv:2")) << bad;
   }
   EXPECT_EQ(parse_error(header + "x,a,a,0.5,1e-320\n"), "");  // tiny but finite
+}
+
+// Fold folders are found by number, so fold-10 sorts after fold-9 and strays are ignored.
+TEST(RunFiles, NumberedSubdirsSortNumerically) {
+  ser::test::TempDir d;
+  for (const char* name : {"fold-10", "fold-2", "fold-1", "fold-x", "folder-3", "fold-"}) {
+    std::filesystem::create_directories(d / name);
+  }
+  ser::util::write_text_atomic(d / "fold-4", "a file, not a folder");
+  const auto found = ser::util::numbered_subdirs(d.str(), "fold-");
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0].first, 1);
+  EXPECT_EQ(found[1].first, 2);
+  EXPECT_EQ(found[2].first, 10);
+  EXPECT_EQ(found[2].second, d / "fold-10");
 }

@@ -4,11 +4,17 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ser::util {
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& writer);
 void write_text_atomic(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
+
+// Subfolders of `dir` named <prefix><number> (a run's fold-1, fold-2, ..., fold-10), as
+// (number, path) sorted by number; empty when there are none.
+std::vector<std::pair<int, std::string>> numbered_subdirs(const std::string& dir, const std::string& prefix);
 
 }  // namespace ser::util
