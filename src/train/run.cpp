@@ -74,9 +74,9 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
     for (const auto& entry : fs::directory_iterator(run_dir)) {
       const std::string name = entry.path().filename().string();
       // The folds, the final model and what the aggregate writes (eval::write_evaluation).
-      static const std::set<std::string> aggregate = {"metrics.json",   "confusion.csv",   "confusion_normalized.csv",
-                                                      "predictions.csv", "report.md",       "confusion.svg",
-                                                      "recall.svg",      "curves.svg", "config.json"};
+      static const std::set<std::string> aggregate = {
+          "metrics.json", "confusion.csv", "confusion_normalized.csv", "predictions.csv", "report.md",
+          "confusion.svg", "recall.svg", "curves.svg", "config.json"};
       if (name.rfind("fold-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }
@@ -201,7 +201,8 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["n_train"] = trained.train.size();
   fm["n_validation"] = fold.validation.size();
   write_model_files(ex, dir, r);
-  util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r, ex.labels, ex.table.metadata_columns));
+  util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r,
+                                                                            ex.labels, ex.table.metadata_columns));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
   spdlog::info("fold {}: accuracy {:.4f}, UAR {:.4f}, macro-F1 {:.4f} (best epoch {} of {}{})", number, m.accuracy,
                m.balanced_accuracy, m.macro_f1, r.best_epoch, refit ? selection.epochs_run : r.history.size(),
