@@ -53,9 +53,10 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
 
 std::string json_output(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
                         const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels) {
-  nlohmann::json out = nlohmann::json::array();
+  // ordered: keys keep the model's label order and the field order below.
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < ok.size(); ++r) {
-    nlohmann::json p = nlohmann::json::object();
+    nlohmann::ordered_json p = nlohmann::ordered_json::object();
     for (std::size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[r][c];
     const int best = eval::argmax(probs[r]);
     out.push_back({{"path", files[ok[r]]},
