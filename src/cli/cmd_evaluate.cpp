@@ -84,12 +84,9 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   const auto& labels = predictor.labels();
   for (const auto& [from, to] : label_map) {
     if (std::find(labels.begin(), labels.end(), to) == labels.end()) {
-      fail_config(a.map.empty() ? "label_map" : "--map", "'" + to + "' is not a label of the model (" +
-                                                             [&] {
-                                                               std::string s;
-                                                               for (const auto& l : labels) s += (s.empty() ? "" : ", ") + l;
-                                                               return s;
-                                                             }() + ")");
+      std::string known;
+      for (const auto& l : labels) known += (known.empty() ? "" : ", ") + l;
+      fail_config(a.map.empty() ? "label_map" : "--map", "'" + to + "' is not a label of the model (" + known + ")");
     }
   }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
@@ -139,11 +138,7 @@ std::string normalized_confusion_csv(const Metrics& m, const std::vector<std::st
   const auto norm = row_normalized(m.confusion);
   for (std::size_t t = 0; t < labels.size() && t < norm.size(); ++t) {
     std::vector<std::string> row{labels[t]};
-    for (double v : norm[t]) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.4f", v);
-      row.emplace_back(buf);
-    }
+    for (double v : norm[t]) row.push_back(util::format_double("%.4f", v));
     out += util::csv_line(row);
   }
   return out;

@@ -16,14 +16,6 @@ namespace ser::eval {
 
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(util::read_text(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail_input(path, std::string("not valid JSON: ") + e.what());
-  }
-}
-
 double number_or_nan(const std::string& field) {
   if (field.empty() || field == "nan") return NAN;
   try {
@@ -89,7 +81,7 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     out.gates.insert(out.gates.end(), g.begin(), g.end());
   }
   if (!gate_options.baseline_path.empty()) {
-    const auto g = check_baseline(m, read_json(gate_options.baseline_path), gate_options.baseline_path,
+    const auto g = check_baseline(m, util::read_json(gate_options.baseline_path), gate_options.baseline_path,
                                   gate_options.max_drop);
     out.gates.insert(out.gates.end(), g.begin(), g.end());
   }
@@ -141,7 +133,7 @@ EvaluationInput read_run(const std::string& run_dir) {
   EvaluationInput in;
   in.title = fs::path(run_dir).filename().string();
   nlohmann::json config;
-  if (fs::exists(run_dir + "/config.json")) config = read_json(run_dir + "/config.json");
+  if (fs::exists(run_dir + "/config.json")) config = util::read_json(run_dir + "/config.json");
   const std::string monitor = config.is_object() && config.contains("train") ? config["train"].value("monitor", "val_uar") : "val_uar";
   const std::string metric_column = monitor == "val_accuracy" ? "val_accuracy" : "val_uar";
   in.curve_metric = metric_column == "val_accuracy" ? "validation accuracy" : "validation UAR";
@@ -152,7 +144,7 @@ EvaluationInput read_run(const std::string& run_dir) {
   for (const auto& [k, dir] : folds) {
     if (!fs::exists(dir + "/metrics.json")) continue;  // unfinished: not part of the aggregate
     ++finished;
-    const nlohmann::json fm = read_json(dir + "/metrics.json");
+    const nlohmann::json fm = util::read_json(dir + "/metrics.json");
     PredictionTable t = read_predictions_csv(dir + "/predictions.csv");
     if (in.predictions.labels.empty()) {
       in.predictions.labels = t.labels;

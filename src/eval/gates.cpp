@@ -2,10 +2,10 @@
 
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "ser/error.hpp"
+#include "ser/util/csv.hpp"
 
 namespace ser::eval {
 
@@ -31,11 +31,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string fixed3(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.3f", v);
-  return buf;
-}
+std::string fixed3(double v) { return util::format_double("%.3f", v); }
 
 }  // namespace
 

@@ -1,7 +1,6 @@
 #include "ser/eval/predictions.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -150,11 +149,7 @@ std::string predictions_csv(const PredictionTable& table) {
     for (std::size_t i = 0; i < table.metadata_columns.size(); ++i) {
       row.push_back(i < r.metadata.size() ? r.metadata[i] : std::string());
     }
-    for (double p : r.probabilities) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.6g", p);
-      row.emplace_back(buf);
-    }
+    for (double p : r.probabilities) row.push_back(util::format_double("%.6g", p));
     out += util::csv_line(row);
   }
   return out;

@@ -1,7 +1,8 @@
 #include "ser/eval/report.hpp"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "ser/util/csv.hpp"
 
 namespace ser::eval {
 
@@ -19,11 +20,7 @@ const Headline kHeadlines[] = {{"accuracy", "accuracy (WA)", &Metrics::accuracy}
 const char* const kGroupOrder[] = {"speaker", "gender", "statement", "text", "intensity"};
 const char* const kMissing = "–";
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, v);
-  return buf;
-}
+std::string fmt(const char* format, double v) { return util::format_double(format, v); }
 
 // A JSON number formatted, or a dash for null/absent/non-numbers (NaN is written as null).
 std::string fmt_json(const nlohmann::json& j, const char* key, const char* format) {

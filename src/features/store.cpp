@@ -66,11 +66,7 @@ FeatureTable read_feature_store(const std::string& dir) {
   if (!std::filesystem::is_directory(dir, ec)) fail_input(dir, "feature store folder not found");
 
   FeatureTable table;
-  try {
-    table.meta = nlohmann::json::parse(util::read_text(meta_path));
-  } catch (const nlohmann::json::exception& e) {
-    fail_input(meta_path, std::string("not valid JSON: ") + e.what());
-  }
+  table.meta = util::read_json(meta_path);
   if (!table.meta.is_object() || !table.meta.contains("dim") || !table.meta["dim"].is_number_unsigned()) {
     fail_input(meta_path, "lacks a non-negative integer 'dim' (not written by ser extract?)");
   }

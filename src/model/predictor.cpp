@@ -30,12 +30,7 @@ struct Card {
 };
 
 Card read_card(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(util::read_text(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail_input(path, std::string("not valid JSON: ") + e.what());
-  }
+  const nlohmann::json j = util::read_json(path);
   Card c;
   try {
     c.feature_set = j.at("feature_set").get<std::string>();

@@ -145,7 +145,7 @@ struct Selection {
 Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std::string& dir, const RunOptions& opt) {
   const std::string marker = dir + "/selection.json";
   if (fs::exists(marker)) {
-    const auto j = nlohmann::json::parse(util::read_text(marker));
+    const auto j = util::read_json(marker);
     return {j.at("best_epoch").get<int>(), j.at("epochs_run").get<int>(), j.at("best_validation").get<double>()};
   }
   fs::create_directories(dir);

@@ -1,5 +1,7 @@
 #include "ser/util/csv.hpp"
 
+#include <cstdio>
+
 #include "ser/error.hpp"
 
 namespace ser::util {
@@ -95,6 +97,12 @@ std::string csv_line(const std::vector<std::string>& fields) {
   }
   out.push_back('\n');
   return out;
+}
+
+std::string format_double(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
 }
 
 }  // namespace ser::util

@@ -50,6 +50,15 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+nlohmann::json read_json(const std::string& path) {
+  const std::string text = read_text(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail_input(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
 std::vector<std::pair<int, std::string>> numbered_subdirs(const std::string& dir, const std::string& prefix) {
   std::vector<std::pair<int, std::string>> out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -17,6 +17,8 @@ std::vector<CsvRow> parse_csv(const std::string& text, const std::string& source
 
 // Quotes a field only when it needs it (comma, quote, CR/LF, leading/trailing space).
 std::string csv_field(const std::string& value);
+// A number as printf's `format` spells it (locale independent), for CSV and table cells.
+std::string format_double(const char* format, double v);
 // One record with a trailing '\n'.
 std::string csv_line(const std::vector<std::string>& fields);
 
