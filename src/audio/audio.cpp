@@ -139,7 +139,9 @@ soxr_t resampler_for(double in_rate, double out_rate) {
 }  // namespace
 
 std::vector<float> resample(const std::vector<float>& in, double in_rate, double out_rate) {
-  const auto target_len = static_cast<std::size_t>(std::ceil(static_cast<double>(in.size()) * out_rate / in_rate));
+  // librosa: ratio = target / orig, then ceil(n * ratio), in that order.
+  const double ratio = out_rate / in_rate;
+  const auto target_len = static_cast<std::size_t>(std::ceil(static_cast<double>(in.size()) * ratio));
   // Room for everything soxr emits, including the tail it flushes at the end.
   const std::size_t capacity = static_cast<std::size_t>(static_cast<double>(in.size()) * out_rate / in_rate) + 16;
   std::vector<float> out(capacity, 0.0f);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 
+#include "ser/augment/augment.hpp"
 #include "ser/error.hpp"
 #include "ser/util/files.hpp"
 
@@ -13,6 +14,7 @@
 // definitions sit in the structs' own namespaces so nlohmann finds them.
 namespace ser::config {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {
 // seed is not a key: train.seed drives the folds too.
@@ -47,7 +49,8 @@ const std::map<std::string, Kind>& schema() {
   static const std::map<std::string, Kind> s = [] {
     std::map<std::string, Kind> out;
     const std::map<std::string, Kind> lists = {{"protocol.speaker_table", Kind::StringTable},
-                                               {"protocol.holdout_test_speakers", Kind::StringList}};
+                                               {"protocol.holdout_test_speakers", Kind::StringList},
+                                               {"augment.ops", Kind::StringList}};
     std::function<void(const json&, const std::string&)> walk = [&](const json& obj, const std::string& prefix) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
@@ -157,6 +160,11 @@ Config parse_config(const json& doc, const std::string& origin) {
   read(doc, "protocol", cfg.protocol);
   read(doc, "train", cfg.train);
   read(doc, "model", cfg.train.model);
+  read(doc, "augment", cfg.augment);
+  if (cfg.augment.copies < 1) fail_config("augment.copies", "must be >= 1 in " + origin);
+  for (std::size_t i = 0; i < cfg.augment.ops.size(); ++i) {
+    augment::parse_recipe(cfg.augment.ops[i], "augment.ops[" + std::to_string(i) + "]");  // fail early, not mid-run
+  }
   cfg.protocol.seed = cfg.train.seed;
   if (cfg.features.jobs < 0) fail_config("features.jobs", "must be >= 0 (0 = all cores) in " + origin);
   if (cfg.name.empty()) cfg.name = cfg.dataset;
@@ -210,13 +218,16 @@ void validate(const Config& cfg, const std::string& origin) {
     if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
   }
   if (cfg.features.out.empty()) fail_config("features.out", "missing output folder in " + origin);
+  if (cfg.features.from_store && !cfg.augment.ops.empty()) {
+    fail_config("augment.ops", "needs the audio, so it cannot be combined with features.from_store in " + origin);
+  }
 }
 
 json to_json(const Config& cfg) {
   return json{{"name", cfg.name},         {"dataset", cfg.dataset},   {"root", cfg.root},
               {"manifest", cfg.manifest}, {"runs_dir", cfg.runs_dir}, {"features", cfg.features},
               {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train},
-              {"label_map", cfg.label_map}};
+              {"augment", cfg.augment},   {"label_map", cfg.label_map}};
 }
 
 namespace {

@@ -371,4 +371,50 @@ std::string check_fold(const std::vector<Item>& items, const Fold& fold, bool sp
   return "";
 }
 
+Fold with_copies(const Fold& fold, const std::vector<std::size_t>& copy_source, std::size_t n_items) {
+  std::vector<bool> in_train(n_items, false);
+  for (std::size_t i : fold.train) {
+    if (i < n_items) in_train[i] = true;
+  }
+  Fold out = fold;
+  for (std::size_t j = 0; j < copy_source.size(); ++j) {
+    if (copy_source[j] < n_items && in_train[copy_source[j]]) out.train.push_back(n_items + j);
+  }
+  return out;
+}
+
+std::string check_copies(const std::vector<Item>& items, const Fold& fold, const std::vector<std::size_t>& copy_source,
+                         bool speaker_disjoint) {
+  const std::string where = "fold " + std::to_string(fold.index) + ": ";
+  const std::size_t n = items.size();
+  auto copy_name = [&](std::size_t row) {
+    const std::size_t j = row - n;
+    return "copy " + std::to_string(j) + (j < copy_source.size() && copy_source[j] < n ? " of '" + items[copy_source[j]].id + "'" : "");
+  };
+  for (const Indices* part : {&fold.validation, &fold.test}) {
+    for (std::size_t i : *part) {
+      if (i >= n) return where + copy_name(i) + " in " + (part == &fold.test ? "test" : "validation");
+    }
+  }
+  std::vector<bool> in_train(n, false);
+  std::set<std::string> held_out_speakers;
+  for (std::size_t i : fold.train) {
+    if (i < n) in_train[i] = true;
+  }
+  for (const Indices* part : {&fold.validation, &fold.test}) {
+    for (std::size_t i : *part) held_out_speakers.insert(items[i].speaker);
+  }
+  for (std::size_t i : fold.train) {
+    if (i < n) continue;
+    const std::size_t j = i - n;
+    if (j >= copy_source.size() || copy_source[j] >= n) return where + "training row " + std::to_string(i) + " is not a known copy";
+    const Item& src = items[copy_source[j]];
+    if (!in_train[copy_source[j]]) return where + copy_name(i) + " in training, but its source is not a training item";
+    if (speaker_disjoint && held_out_speakers.count(src.speaker)) {
+      return where + copy_name(i) + " in training is of held-out speaker '" + src.speaker + "'";
+    }
+  }
+  return "";
+}
+
 }  // namespace ser::data

@@ -15,9 +15,11 @@
 #include "ser/eval/analysis.hpp"
 #include "ser/eval/evaluate.hpp"
 #include "ser/eval/metrics.hpp"
+#include "ser/features/augmented.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/train/trainer.hpp"
+#include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 #include "ser/version.hpp"
 
@@ -88,7 +90,10 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
     } catch (const nlohmann::json::exception&) {
       fail_input(path, "not valid JSON; pass --fresh to start the run over");
     }
-    const std::string diff = detail::config_difference(stored, resolved);
+    // Keys added to the config since that run was started count as their defaults.
+    nlohmann::json with_defaults = config::to_json(config::Config{});
+    with_defaults.merge_patch(stored);
+    const std::string diff = detail::config_difference(with_defaults, resolved);
     if (!diff.empty()) {
       fail_config(diff, "differs from the run already in " + run_dir +
                             "; pick another run name or pass --fresh to replace that run");
@@ -108,10 +113,80 @@ struct Experiment {
   std::unique_ptr<features::FeatureSet> set;
   features::FeatureTable table;
   std::vector<std::string> labels;
-  std::vector<int> y;
+  std::vector<int> y;  // per row of `values`: the items, then the copies
   std::vector<data::Fold> folds;
   std::string run_dir;
+  bool by_speaker = false;
+  // Training-time augmentation: rows past the items are copies; copy j was made from item
+  // copy_source[j] with recipes[copy_rows[j].recipe].
+  std::vector<float> values;
+  std::vector<augment::Recipe> recipes;
+  std::vector<features::CopyRow> copy_rows;
+  std::vector<std::size_t> copy_source;
 };
+
+// Items whose copies the folds about to train will use: their training parts, plus validation
+// (refit trains on it) and every item (the final model). Test items only ever enter through those.
+std::vector<std::size_t> copy_sources(const Experiment& ex, const std::vector<int>& folds, bool final_model) {
+  std::vector<bool> needed(ex.table.items.size(), final_model);
+  for (int k : folds) {
+    const data::Fold& f = ex.folds[static_cast<std::size_t>(k - 1)];
+    for (std::size_t i : f.train) needed[i] = true;
+    if (ex.cfg.train.refit) {
+      for (std::size_t i : f.validation) needed[i] = true;
+    }
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < needed.size(); ++i) {
+    if (needed[i]) out.push_back(i);
+  }
+  return out;
+}
+
+void add_copies(Experiment& ex, const std::vector<std::size_t>& sources, bool progress) {
+  if (ex.recipes.empty() || sources.empty()) return;
+  features::AugmentOptions ao;
+  ao.copies = ex.cfg.augment.copies;
+  ao.seed = ex.cfg.train.seed;
+  ao.jobs = ex.cfg.features.jobs;
+  ao.use_cache = ex.cfg.features.cache;
+  ao.cache_dir = ex.cfg.features.cache_dir.empty() ? ex.cfg.features.out + "/cache" : ex.cfg.features.cache_dir;
+  (void)progress;
+  features::AugmentedFeatures a = features::augment_features(ex.table.items, sources, ex.recipes, *ex.set, ao);
+  spdlog::info("augment: {} copies of {} training items ({} computed, {} from cache) in {:.1f} s", a.rows.size(),
+               sources.size(), a.computed, a.from_cache, a.seconds);
+  ex.values.insert(ex.values.end(), a.values.begin(), a.values.end());
+  for (const auto& row : a.rows) {
+    ex.copy_rows.push_back(row);
+    ex.copy_source.push_back(row.source);
+    ex.y.push_back(ex.y[row.source]);
+  }
+}
+
+// The fold as trained: its training part plus the copies of its training items, checked against
+// leakage rule 2 independently of how it was built.
+data::Fold with_training_copies(const Experiment& ex, const data::Fold& fold) {
+  if (ex.copy_source.empty()) return fold;
+  data::Fold f = data::with_copies(fold, ex.copy_source, ex.table.items.size());
+  const std::string problem = data::check_copies(ex.table.items, f, ex.copy_source, ex.by_speaker);
+  if (!problem.empty()) fail_runtime("fold " + std::to_string(fold.index + 1), "augmentation leakage check failed: " + problem);
+  return f;
+}
+
+// fold-K/augmented.csv: the copies a model trained on, for audits.
+void write_copy_list(const Experiment& ex, const data::Fold& trained, const std::string& dir) {
+  if (ex.copy_source.empty()) return;
+  std::string csv = "id,source,recipe,copy\n";
+  const std::size_t n = ex.table.items.size();
+  for (std::size_t i : trained.train) {
+    if (i < n) continue;
+    const features::CopyRow& row = ex.copy_rows[i - n];
+    const augment::Recipe& recipe = ex.recipes[row.recipe];
+    csv += util::csv_line({features::copy_id(ex.table.items[row.source].id, recipe, row.copy),
+                           ex.table.items[row.source].id, recipe.text, std::to_string(row.copy + 1)});
+  }
+  util::write_text_atomic(dir + "/augmented.csv", csv);
+}
 
 // Where a model directory's training keeps its files, and the per-epoch hook (debug log, Ctrl-C).
 FoldOptions model_dir_options(const std::string& dir, const std::string& what, const RunOptions& opt) {
@@ -149,10 +224,10 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
     return {j.at("best_epoch").get<int>(), j.at("epochs_run").get<int>(), j.at("best_validation").get<double>()};
   }
   fs::create_directories(dir);
-  data::Fold no_test = fold;
+  data::Fold no_test = with_training_copies(ex, fold);
   no_test.test.clear();
   const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt);
-  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test,
+  const FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test,
                                   ex.cfg.train, fo);
   write_model_files(ex, dir, r);
   const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
@@ -181,7 +256,9 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
     spdlog::info("fold {}: validation chose epoch {}; refitting on all {} training items", number,
                  selection.best_epoch, trained.train.size());
   }
-  FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), trained,
+  trained = with_training_copies(ex, trained);
+  write_copy_list(ex, trained, dir);
+  FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), trained,
                             ex.cfg.train, fo);
   if (refit) {
     r.best_epoch = selection.best_epoch;
@@ -198,7 +275,10 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["epochs_run"] = r.history.size();
   fm["refit"] = refit;
   fm["device"] = r.device;
-  fm["n_train"] = trained.train.size();
+  const auto copies = static_cast<std::size_t>(std::count_if(trained.train.begin(), trained.train.end(),
+                                                           [&](std::size_t i) { return i >= ex.table.items.size(); }));
+  fm["n_train"] = trained.train.size() - copies;
+  fm["n_train_copies"] = copies;
   fm["n_validation"] = fold.validation.size();
   write_model_files(ex, dir, r);
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r,
@@ -221,6 +301,7 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
   data::Fold all;
   all.index = static_cast<int>(ex.folds.size());  // its own seed, distinct from every fold's
   for (std::size_t i = 0; i < ex.table.items.size(); ++i) all.train.push_back(i);
+  all = with_training_copies(ex, all);
   const std::string dir = ex.run_dir + "/final";
   if (fs::exists(dir + "/model.json")) {
     spdlog::info("final model: finished earlier, kept");
@@ -230,7 +311,8 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
   spdlog::info("final model: {} items, {} epochs", all.train.size(), epochs);
   FoldOptions fo = model_dir_options(dir, "final model", opt);
   fo.epochs_override = epochs;
-  const FoldResult r = train_fold(ex.table.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all,
+  write_copy_list(ex, all, dir);
+  const FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all,
                                   ex.cfg.train, fo);
   write_model_files(ex, dir, r);  // model.json last: marks the final model finished
   return dir;
@@ -261,10 +343,10 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   }
 
   ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
-  const bool by_speaker = cfg.protocol.name == "speaker_kfold" ||
-                          (cfg.protocol.name == "holdout" && !cfg.protocol.holdout_test_speakers.empty());
+  ex.by_speaker = cfg.protocol.name == "speaker_kfold" ||
+                  (cfg.protocol.name == "holdout" && !cfg.protocol.holdout_test_speakers.empty());
   for (const auto& f : ex.folds) {
-    const std::string problem = data::check_fold(ex.table.items, f, by_speaker);
+    const std::string problem = data::check_fold(ex.table.items, f, ex.by_speaker);
     if (!problem.empty()) fail_runtime("fold " + std::to_string(f.index + 1), "leakage check failed: " + problem);
   }
   const int n_folds = static_cast<int>(ex.folds.size());
@@ -285,6 +367,13 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
       pending.push_back(k);
     }
   }
+  ex.values = ex.table.values;
+  for (std::size_t i = 0; i < cfg.augment.ops.size(); ++i) {
+    ex.recipes.push_back(augment::parse_recipe(cfg.augment.ops[i], "augment.ops[" + std::to_string(i) + "]"));
+  }
+  // Made here even when the folds run in other processes: they then read every copy from the cache.
+  const bool final_pending = opt.final_model && !fs::exists(ex.run_dir + "/final/model.json");
+  add_copies(ex, copy_sources(ex, pending, final_pending), opt.progress);
   if (opt.jobs > 1 && pending.size() > 1 && opt.run_folds_elsewhere) {
     opt.run_folds_elsewhere(pending, opt.jobs);
     for (int k : pending) {

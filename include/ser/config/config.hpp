@@ -23,6 +23,14 @@ struct FeatureConfig {
   bool from_store = false;
 };
 
+// Training-time augmentation: every recipe (augment.hpp's grammar) makes `copies` copies of each
+// training item of each fold, after the split; validation and test items are never copied.
+// Seeded by train.seed.
+struct AugmentConfig {
+  std::vector<std::string> ops;  // recipes, e.g. "speed=0.9|1.1", "noise:snr_db=10..30"
+  int copies = 1;
+};
+
 struct Config {
   std::string name;      // run name (defaults to the dataset)
   std::string dataset;   // ravdess | emodb | manifest
@@ -31,6 +39,7 @@ struct Config {
   FeatureConfig features;
   data::ProtocolConfig protocol;  // "protocol" section
   train::TrainConfig train;       // "train" and "model" sections; train.seed also seeds the folds
+  AugmentConfig augment;
   std::string runs_dir = "runs";  // run directories go to <runs_dir>/<name>
   // Corpus label -> model label, for evaluating a model on another corpus (`ser evaluate`);
   // e.g. {"anger": "angry"}. Labels not mapped are used as they are.

@@ -65,4 +65,15 @@ std::vector<Fold> build_folds(const std::vector<Item>& items, const std::string&
 // Returns "" when the fold is fine, else a one-line description of the first problem found.
 std::string check_fold(const std::vector<Item>& items, const Fold& fold, bool speaker_disjoint);
 
+// Training-time augmentation (leakage rule 2). Copies are rows appended after the n_items corpus
+// items: row n_items + j is copy j, made from item copy_source[j]. with_copies adds to the
+// training part exactly the copies of its training items; validation and test stay as they are.
+Fold with_copies(const Fold& fold, const std::vector<std::size_t>& copy_source, std::size_t n_items);
+
+// Independent check of a fold with copies: no copy in validation or test, every copy in training
+// made from a training item and, with speaker_disjoint, none made from a validation or test
+// speaker's item. "" when the fold is fine, else the first problem.
+std::string check_copies(const std::vector<Item>& items, const Fold& fold, const std::vector<std::size_t>& copy_source,
+                         bool speaker_disjoint);
+
 }  // namespace ser::data
