@@ -172,6 +172,8 @@ void write_wav(const std::string& path, const Signal& signal, bool float32) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
   if (!f) fail_runtime(path, std::string("cannot open for writing: ") + sf_strerror(nullptr));
+  // No PEAK chunk: it carries a timestamp, and the same samples should give the same bytes.
+  sf_command(f, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   const auto n = static_cast<sf_count_t>(signal.samples.size());
   const sf_count_t wrote = sf_writef_float(f, signal.samples.data(), n);
   sf_close(f);

@@ -127,7 +127,9 @@ bool to_number(const std::string& s, double& out) {
 }
 
 void check_number(double v, Kind kind, const std::string& where, const std::string& what) {
-  const std::string got = " (got " + (std::isnan(v) ? std::string("nan") : std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : trimmed(std::to_string(v))) + ")";
+  std::ostringstream shown;
+  shown << v;  // %g-style: 0, -1.5, 1e+300, inf, nan
+  const std::string got = " (got " + shown.str() + ")";
   switch (kind) {
     case Kind::Positive:
       if (!(std::isfinite(v) && v > 0)) fail_config(where, what + " must be a finite number > 0" + got);

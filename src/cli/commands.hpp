@@ -13,6 +13,7 @@ int run_subcommand(const std::string& name);
 
 void register_info(CLI::App& app);
 void register_extract(CLI::App& app);
+void register_augment(CLI::App& app);
 void register_train(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_predict(CLI::App& app);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
 
   ser::cli::register_info(app);
   ser::cli::register_extract(app);
+  ser::cli::register_augment(app);
   ser::cli::register_train(app);
   ser::cli::register_evaluate(app);
   ser::cli::register_predict(app);

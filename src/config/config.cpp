@@ -218,9 +218,7 @@ void validate(const Config& cfg, const std::string& origin) {
     if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
   }
   if (cfg.features.out.empty()) fail_config("features.out", "missing output folder in " + origin);
-  if (cfg.features.from_store && !cfg.augment.ops.empty()) {
-    fail_config("augment.ops", "needs the audio, so it cannot be combined with features.from_store in " + origin);
-  }
+
 }
 
 json to_json(const Config& cfg) {

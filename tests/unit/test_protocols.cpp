@@ -414,3 +414,98 @@ TEST(ProtocolsShared, RealCorporaSatisfyTheInvariants) {
     expect_valid(items, build_folds(items, dataset, h), true, false);
   }
 }
+
+// ---- leakage rule 2: training-time copies ----
+
+namespace {
+
+struct ProtocolCase {
+  const char* name;
+  std::string dataset;
+  ProtocolConfig cfg;
+  bool by_speaker;
+};
+
+std::vector<ProtocolCase> every_protocol() {
+  ProtocolConfig random_cfg;
+  random_cfg.name = "random_kfold";
+  ProtocolConfig speaker_cfg;
+  speaker_cfg.name = "speaker_kfold";
+  ProtocolConfig holdout_fraction;
+  holdout_fraction.name = "holdout";
+  ProtocolConfig holdout_speakers = holdout_fraction;
+  holdout_speakers.holdout_test_speakers = {"03", "08"};
+  ProtocolConfig no_validation = speaker_cfg;
+  no_validation.validation_fraction = 0;
+  return {{"random_kfold", "ravdess", random_cfg, false},   {"speaker_kfold", "ravdess", speaker_cfg, true},
+          {"speaker_kfold emodb", "emodb", speaker_cfg, true}, {"holdout by fraction", "emodb", holdout_fraction, false},
+          {"holdout by speakers", "emodb", holdout_speakers, true}, {"speaker_kfold, no validation", "emodb", no_validation, true}};
+}
+
+}  // namespace
+
+// Every item of the corpus gets three copies in the table, test items included (the worst case:
+// a cache shared by every fold), and every fold of every protocol must still train on copies of
+// its own training items only.
+TEST(AugmentedFolds, NoCopyOfATestOrValidationItemOrSpeakerReachesTrainingInAnyProtocol) {
+  for (const auto& pc : every_protocol()) {
+    SCOPED_TRACE(pc.name);
+    const auto items = pc.dataset == "ravdess" ? ravdess_like() : emodb_like();
+    std::vector<std::size_t> copy_source;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      for (int c = 0; c < 3; ++c) copy_source.push_back(i);
+    const std::size_t n = items.size();
+    for (const Fold& fold : build_folds(items, pc.dataset, pc.cfg)) {
+      const Fold f = with_copies(fold, copy_source, n);
+      EXPECT_EQ(f.validation, fold.validation);
+      EXPECT_EQ(f.test, fold.test);
+      std::set<std::size_t> train(fold.train.begin(), fold.train.end());
+      std::set<std::string> held_out_speakers;
+      for (const auto* part : {&fold.validation, &fold.test})
+        for (std::size_t i : *part) held_out_speakers.insert(items[i].speaker);
+      std::size_t copies = 0;
+      for (std::size_t row : f.train) {
+        if (row < n) continue;
+        ++copies;
+        const std::size_t src = copy_source[row - n];
+        ASSERT_TRUE(train.count(src)) << "copy of a non-training item " << items[src].id;
+        if (pc.by_speaker) ASSERT_FALSE(held_out_speakers.count(items[src].speaker)) << items[src].id;
+      }
+      EXPECT_EQ(copies, 3 * fold.train.size()) << "every training item contributes its copies";
+      EXPECT_EQ(check_copies(items, f, copy_source, pc.by_speaker), "");
+    }
+  }
+}
+
+TEST(AugmentedFolds, TheCheckCatchesEveryKindOfLeak) {
+  const auto items = emodb_like();
+  ProtocolConfig cfg;
+  cfg.name = "speaker_kfold";
+  const Fold fold = build_folds(items, "emodb", cfg).front();
+  const std::size_t n = items.size();
+  std::vector<std::size_t> copy_source = {fold.train.front(), fold.test.front(), fold.validation.front()};
+  Fold clean = with_copies(fold, copy_source, n);
+  EXPECT_EQ(check_copies(items, clean, copy_source, true), "");
+
+  Fold copy_in_test = clean;
+  copy_in_test.test.push_back(n);
+  EXPECT_NE(check_copies(items, copy_in_test, copy_source, true).find("in test"), std::string::npos);
+  Fold copy_in_validation = clean;
+  copy_in_validation.validation.push_back(n);
+  EXPECT_NE(check_copies(items, copy_in_validation, copy_source, true).find("in validation"), std::string::npos);
+  Fold test_copy_in_train = clean;
+  test_copy_in_train.train.push_back(n + 1);
+  EXPECT_NE(check_copies(items, test_copy_in_train, copy_source, false).find("its source is not a training item"),
+            std::string::npos);
+  // A training item of a held-out speaker cannot exist in a valid fold, so build one by hand:
+  // the copy's source is in train, its speaker also in test.
+  Fold mixed = fold;
+  std::size_t same_speaker = 0;
+  for (std::size_t i : fold.test)
+    if (i != fold.test.front() && items[i].speaker == items[fold.test.front()].speaker) same_speaker = i;
+  mixed.test.erase(std::find(mixed.test.begin(), mixed.test.end(), same_speaker));
+  mixed.train.push_back(same_speaker);
+  const std::vector<std::size_t> one = {same_speaker};
+  EXPECT_NE(check_copies(items, with_copies(mixed, one, n), one, true).find("held-out speaker"), std::string::npos);
+  EXPECT_EQ(check_copies(items, with_copies(mixed, one, n), one, false), "");
+}
