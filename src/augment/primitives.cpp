@@ -79,9 +79,9 @@ std::vector<float> time_stretch(const std::vector<float>& y, double rate) {
     std::complex<float>* out = S.col(t).data();
     for (Eigen::Index k = 0; k < n_bins; ++k) {
       const double m = (1.0 - alpha) * static_cast<double>(m0[k]) + alpha * static_cast<double>(m1[k]);
-      const float p = phase_acc[static_cast<std::size_t>(k)];
-      out[k] = {static_cast<float>(static_cast<double>(std::cos(p)) * m),
-                static_cast<float>(static_cast<double>(std::sin(p)) * m)};
+      float sin_p, cos_p;
+      ::sincosf(phase_acc[static_cast<std::size_t>(k)], &sin_p, &cos_p);
+      out[k] = {static_cast<float>(static_cast<double>(cos_p) * m), static_cast<float>(static_cast<double>(sin_p) * m)};
       double dphase = static_cast<double>(a1[k] - a0[k]) - phi_advance[static_cast<std::size_t>(k)];
       dphase = dphase - two_pi * std::nearbyint(dphase / two_pi);
       phase_acc[static_cast<std::size_t>(k)] = static_cast<float>(

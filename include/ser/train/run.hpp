@@ -5,7 +5,8 @@
 //   <runs_dir>/<name>/fold-K/model.pt      best weights; model.json (feature set, labels, scaler);
 //                                          scaler.json; history.csv; predictions.csv; metrics.json
 //                                          (written last: its presence marks a finished fold);
-//                                          checkpoint.pt while the fold is under way
+//                                          checkpoint.pt while the fold is under way; with
+//                                          augment.ops, augmented.csv (the copies it trained on)
 //   <runs_dir>/<name>/metrics.json         per fold, mean/std over folds, pooled; confusion.csv,
 //                                          predictions.csv, report.md and plots (eval::write_evaluation,
 //                                          once every fold has finished)
