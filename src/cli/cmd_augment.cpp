@@ -3,10 +3,10 @@
 // other tools; `ser train` makes its own copies per fold (augment.ops), after the split.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 
 #include "cli/commands.hpp"
 #include "ser/audio/audio.hpp"
@@ -68,6 +68,18 @@ std::string file_tag(const augment::Recipe& r) {
   return t;
 }
 
+// An id as a path inside the output folder: a manifest's ids can be absolute paths (files outside
+// its folder) or hold "..", and no copy may land outside --out.
+std::string relative_name(const std::string& id) {
+  std::string out;
+  for (const auto& part : fs::path(id)) {
+    const std::string s = part.string();
+    if (s.empty() || s == "/" || s == ".") continue;
+    out += (out.empty() ? "" : "/") + (s == ".." ? std::string("__") : s);
+  }
+  return out.empty() ? "item" : out;
+}
+
 int run_augment(const AugmentArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   if (a.ops.empty()) throw Error(ErrorKind::Usage, "--ops", "give at least one recipe, e.g. --ops speed=0.9|1.1");
@@ -89,7 +101,7 @@ int run_augment(const AugmentArgs& a) {
         for (int c = 0; c < a.copies; ++c) {
           const std::uint64_t seed = augment::copy_seed(a.seed, item.id, r, c);
           const augment::Augmented copy = augment::apply_recipe(recipes[r], in.samples, in.sample_rate, seed, item.path);
-          const std::string rel = item.id + "." + file_tag(recipes[r]) + "." + std::to_string(c + 1) + ".wav";
+          const std::string rel = relative_name(item.id) + "." + file_tag(recipes[r]) + "." + std::to_string(c + 1) + ".wav";
           fs::create_directories((fs::path(a.out) / rel).parent_path());
           audio::write_wav((fs::path(a.out) / rel).string(), audio::Signal{copy.samples, in.sample_rate}, !a.pcm16);
           std::vector<std::string> row = {rel, features::copy_id(item.id, recipes[r], c), item.label, item.speaker,

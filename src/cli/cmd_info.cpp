@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "ser/dsp/fft.hpp"
+#include "ser/augment/augment.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/build_info.hpp"
 #include "ser/version.hpp"
@@ -27,6 +28,7 @@ void register_info(CLI::App& app) {
     j["hardware_threads"] = std::thread::hardware_concurrency();
     j["torch_threads"] = torch.intra_op_threads;
     j["feature_sets"] = features::feature_set_names();
+    j["augment_ops"] = augment::op_names();
 #ifdef __AVX512F__
     j["simd"] = "avx512";
 #elif defined(__AVX2__)
@@ -49,6 +51,8 @@ void register_info(CLI::App& app) {
               << "  torch threads:    " << torch.intra_op_threads << "\n"
               << "  feature sets:     ";
     for (const auto& n : features::feature_set_names()) std::cout << n << " ";
+    std::cout << "\n  augment ops:      ";
+    for (const auto& n : augment::op_names()) std::cout << n << " ";
     std::cout << "\n";
     return 0;
   });

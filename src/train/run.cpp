@@ -143,7 +143,7 @@ std::vector<std::size_t> copy_sources(const Experiment& ex, const std::vector<in
   return out;
 }
 
-void add_copies(Experiment& ex, const std::vector<std::size_t>& sources, bool progress) {
+void add_copies(Experiment& ex, const std::vector<std::size_t>& sources) {
   if (ex.recipes.empty() || sources.empty()) return;
   features::AugmentOptions ao;
   ao.copies = ex.cfg.augment.copies;
@@ -151,7 +151,6 @@ void add_copies(Experiment& ex, const std::vector<std::size_t>& sources, bool pr
   ao.jobs = ex.cfg.features.jobs;
   ao.use_cache = ex.cfg.features.cache;
   ao.cache_dir = ex.cfg.features.cache_dir.empty() ? ex.cfg.features.out + "/cache" : ex.cfg.features.cache_dir;
-  (void)progress;
   features::AugmentedFeatures a = features::augment_features(ex.table.items, sources, ex.recipes, *ex.set, ao);
   spdlog::info("augment: {} copies of {} training items ({} computed, {} from cache) in {:.1f} s", a.rows.size(),
                sources.size(), a.computed, a.from_cache, a.seconds);
@@ -373,7 +372,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   }
   // Made here even when the folds run in other processes: they then read every copy from the cache.
   const bool final_pending = opt.final_model && !fs::exists(ex.run_dir + "/final/model.json");
-  add_copies(ex, copy_sources(ex, pending, final_pending), opt.progress);
+  add_copies(ex, copy_sources(ex, pending, final_pending));
   if (opt.jobs > 1 && pending.size() > 1 && opt.run_folds_elsewhere) {
     opt.run_folds_elsewhere(pending, opt.jobs);
     for (int k : pending) {

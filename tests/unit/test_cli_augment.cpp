@@ -121,6 +121,15 @@ TEST_F(AugmentCli, ShiftLongerThanAClipFailsThatFileOnly) {
   const auto rows = read_rows(p("out/manifest.csv"));
   ASSERT_EQ(rows.size(), 1u) << "the clip that fits is still copied";
   EXPECT_EQ(rows[0].at("source"), "clips/long");
+  // A manifest naming files outside its folder (ids are then absolute paths) still writes inside --out.
+  fs::create_directories(p("lists"));
+  ser::util::write_text_atomic(p("lists/outside.csv"), "path,label\n" + p("clips/long.wav") + ",y\n");
+  ASSERT_EQ(run_cli("augment --input " + p("lists/outside.csv") + " --out " + p("inside") + " --ops trim").code, 0);
+  const auto inside = read_rows(p("inside/manifest.csv"));
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_NE(inside[0].at("path").front(), '/') << inside[0].at("path");
+  EXPECT_TRUE(fs::exists(p("inside/" + inside[0].at("path"))));
+  EXPECT_FALSE(fs::exists(p("clips/long.trim.1.wav")));
 }
 
 // ---- training-time augmentation ----
