@@ -225,6 +225,7 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
   fs::create_directories(dir);
   data::Fold no_test = with_training_copies(ex, fold);
   no_test.test.clear();
+  write_copy_list(ex, no_test, dir);
   const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt);
   const FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test,
                                   ex.cfg.train, fo);

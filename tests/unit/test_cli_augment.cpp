@@ -140,13 +140,15 @@ class AugmentedTraining : public ser::test::CliTest {
     CliTest::SetUp();
     write_tone_corpus("m.csv");
   }
-  std::string config(const std::string& name, const std::string& protocol, const std::string& augment) {
+  std::string config(const std::string& name, const std::string& protocol, const std::string& augment,
+                     const std::string& train_extra = "") {
     const std::string path = p(name + ".json");
     ser::util::write_text_atomic(
         path, R"({"name": ")" + name + R"(", "dataset": "manifest", "manifest": ")" + p("m.csv") + R"(", "runs_dir": ")" +
                   p("runs") + R"(", "features": {"out": ")" + p("features") + R"("}, "protocol": )" + protocol +
                   R"(, "model": {"architecture": "mlp"}, "augment": )" + augment +
-                  R"(, "train": {"epochs": 3, "min_epochs": 1, "threads": 1, "optimizer": {"name": "adam", "lr": 0.01}}})");
+                  R"(, "train": {"epochs": 3, "min_epochs": 1, "threads": 1, "optimizer": {"name": "adam", "lr": 0.01})" +
+                  train_extra + "}}");
     return path;
   }
 };
@@ -159,18 +161,22 @@ TEST_F(AugmentedTraining, NoFoldTrainsOnCopiesOfItsTestItemsInAnyProtocol) {
   struct Case {
     std::string name, protocol;
     bool by_speaker;
+    std::string train_extra = "";
   };
   const Case cases[] = {
       {"random", R"({"name": "random_kfold", "k": 3})", false},
       {"speaker", R"({"name": "speaker_kfold", "speaker_table": [["spk0"], ["spk1"], ["spk2"], ["spk3"]]})", true},
       {"holdout", R"({"name": "holdout", "holdout_test_speakers": ["spk3"]})", true},
+      // refit: the selection run copies training items only; the refit also the validation items.
+      {"refit", R"({"name": "speaker_kfold", "speaker_table": [["spk0"], ["spk1"], ["spk2"], ["spk3"]]})", true,
+       R"(, "refit": true)"},
   };
   const auto index = ser::data::index_manifest(p("m.csv"));
   std::map<std::string, std::string> speaker_of;
   for (const auto& it : index.items) speaker_of[it.id] = it.speaker;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    const auto r = run_cli("train --config " + config(c.name, c.protocol, augment) + " --no-progress --jobs 2");
+    const auto r = run_cli("train --config " + config(c.name, c.protocol, augment, c.train_extra) + " --no-progress --jobs 2");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("augment: "), std::string::npos) << r.out;
     int folds = 0;
@@ -185,7 +191,13 @@ TEST_F(AugmentedTraining, NoFoldTrainsOnCopiesOfItsTestItemsInAnyProtocol) {
       const auto metrics = nlohmann::json::parse(read_text(dir + "/metrics.json"));
       EXPECT_EQ(copies.size(), 2 * metrics["n_train"].get<std::size_t>());
       EXPECT_EQ(metrics["n_train_copies"].get<std::size_t>(), copies.size());
-      for (const auto& row : copies) {
+      auto selection = fs::exists(dir + "/selection") ? read_rows(dir + "/selection/augmented.csv")
+                                                      : std::vector<std::map<std::string, std::string>>{};
+      if (!c.train_extra.empty()) {
+        EXPECT_EQ(selection.size(), 2 * (metrics["n_train"].get<std::size_t>() - metrics["n_validation"].get<std::size_t>()));
+      }
+      selection.insert(selection.end(), copies.begin(), copies.end());
+      for (const auto& row : selection) {
         EXPECT_FALSE(test_ids.count(row.at("source"))) << "fold " << k << " trained on a copy of test item " << row.at("source");
         if (c.by_speaker) EXPECT_FALSE(test_speakers.count(speaker_of.at(row.at("source")))) << row.at("source");
       }
