@@ -1,7 +1,8 @@
 // Augmentation primitives against librosa 0.11 on every reference clip: time_stretch, the soxr
 // speed change, pitch_shift and trim, each fed librosa's own loaded signal (y.npy) so that only
-// the op is compared. Samples must lie within 1e-4 of the reference's peak; trim's interval must
-// be exact.
+// the op is compared. The bar is 1e-4 of the reference's peak; measured: speed and trim are
+// bit-identical, stretch and pitch within 1e-6 (float32 sin/cos ulps), so the test holds 1e-5.
+// Trim's interval must be exact.
 #include <gtest/gtest.h>
 
 #include "ser/augment/augment.hpp"
@@ -14,7 +15,7 @@ using ser::util::read_npy;
 
 namespace {
 
-constexpr double kTol = 1e-4;
+constexpr double kTol = 1e-5;
 
 std::vector<float> reference_signal(const std::string& clip) {
   const auto y = read_npy(clip_dir(clip) + "/y.npy");
