@@ -125,6 +125,32 @@ struct Experiment {
   std::vector<std::size_t> copy_source;
 };
 
+// A manifest written by `ser augment --with-originals` names each row's `source`. Used as a corpus,
+// its copies are items of their own, and random folds scatter them: a model then trains on copies
+// of its test items. The protocol cannot know what `source` means, so this warns with the count.
+void warn_about_shared_sources(const Experiment& ex) {
+  const auto& cols = ex.table.metadata_columns;
+  const auto col = std::find(cols.begin(), cols.end(), "source");
+  if (col == cols.end()) return;
+  const auto c = static_cast<std::size_t>(col - cols.begin());
+  static const std::string none;
+  auto source = [&](std::size_t i) -> const std::string& {
+    const auto& m = ex.table.items[i].metadata;
+    return c < m.size() ? m[c].second : none;
+  };
+  for (const auto& f : ex.folds) {
+    std::set<std::string> trained;
+    for (std::size_t i : f.train) trained.insert(source(i));
+    std::size_t shared = 0;
+    for (std::size_t i : f.test) shared += !source(i).empty() && trained.count(source(i));
+    if (shared) {
+      spdlog::warn("fold {}: {} of {} test items share their 'source' with training items (copies made before the "
+                   "split?); their scores will be inflated. Train on the originals with augment.ops instead",
+                   f.index + 1, shared, f.test.size());
+    }
+  }
+}
+
 // Items whose copies the folds about to train will use: their training parts, plus validation
 // (refit trains on it) and every item (the final model). Test items only ever enter through those.
 std::vector<std::size_t> copy_sources(const Experiment& ex, const std::vector<int>& folds, bool final_model) {
@@ -349,6 +375,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     const std::string problem = data::check_fold(ex.table.items, f, ex.by_speaker);
     if (!problem.empty()) fail_runtime("fold " + std::to_string(f.index + 1), "leakage check failed: " + problem);
   }
+  if (opt.only_fold == 0) warn_about_shared_sources(ex);  // once, not again in every fold process
   const int n_folds = static_cast<int>(ex.folds.size());
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
   if (opt.jobs < 1) fail_config("--jobs", "must be >= 1");

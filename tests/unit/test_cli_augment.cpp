@@ -179,6 +179,7 @@ TEST_F(AugmentedTraining, NoFoldTrainsOnCopiesOfItsTestItemsInAnyProtocol) {
     const auto r = run_cli("train --config " + config(c.name, c.protocol, augment, c.train_extra) + " --no-progress --jobs 2");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("augment: "), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("share their 'source'"), std::string::npos) << r.out;
     int folds = 0;
     for (int k = 1; fs::exists(p("runs/" + c.name + "/fold-" + std::to_string(k))); ++k, ++folds) {
       const std::string dir = p("runs/" + c.name + "/fold-" + std::to_string(k));
@@ -204,6 +205,20 @@ TEST_F(AugmentedTraining, NoFoldTrainsOnCopiesOfItsTestItemsInAnyProtocol) {
     }
     EXPECT_GT(folds, 0);
   }
+}
+
+// Copies made before the split (a `ser augment --with-originals` manifest used as the corpus)
+// cannot be kept out of the test folds by the protocol; `ser train` says so, with the count.
+TEST_F(AugmentedTraining, CopiesMadeBeforeTheSplitAreFlagged) {
+  ASSERT_EQ(run_cli("augment --input " + p("m.csv") + " --out " + p("offline") + " --ops speed=0.9 --with-originals").code, 0);
+  ser::util::write_text_atomic(
+      p("offline.json"), R"({"name": "offline", "dataset": "manifest", "manifest": ")" + p("offline/manifest.csv") +
+                             R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" + p("offline-features") +
+                             R"("}, "protocol": {"name": "random_kfold", "k": 3}, "model": {"architecture": "mlp"},
+                             "train": {"epochs": 2, "min_epochs": 1, "threads": 1}})");
+  const auto r = run_cli("train --config " + p("offline.json") + " --no-progress --jobs 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("test items share their 'source' with training items"), std::string::npos) << r.out;
 }
 
 TEST_F(AugmentedTraining, BadAugmentConfigIsRefusedBeforeTraining) {
