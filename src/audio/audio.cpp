@@ -143,7 +143,7 @@ std::vector<float> resample(const std::vector<float>& in, double in_rate, double
   const double ratio = out_rate / in_rate;
   const auto target_len = static_cast<std::size_t>(std::ceil(static_cast<double>(in.size()) * ratio));
   // Room for everything soxr emits, including the tail it flushes at the end.
-  const std::size_t capacity = static_cast<std::size_t>(static_cast<double>(in.size()) * out_rate / in_rate) + 16;
+  const std::size_t capacity = target_len + 16;
   std::vector<float> out(capacity, 0.0f);
   soxr_t s = resampler_for(in_rate, out_rate);
   std::size_t used = 0, done = 0, flushed = 0;

@@ -3,7 +3,6 @@
 // other tools; `ser train` makes its own copies per fold (augment.ops), after the split.
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -45,18 +44,8 @@ data::CorpusIndex index_input(const AugmentArgs& a) {
     return one;
   }
   if (!a.dataset.empty() && a.dataset != "files") return data::index_corpus(a.dataset, a.input);
-  data::CorpusIndex index;
-  index.dataset = "files";
-  index.root = a.input;
-  for (const auto& e : fs::recursive_directory_iterator(a.input)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name.empty() || name[0] == '.' || !data::is_audio_extension(name)) continue;
-    fs::path rel = fs::relative(e.path(), a.input);
-    rel.replace_extension();
-    index.items.push_back({rel.generic_string(), e.path().string(), "", "", {}});
-  }
-  std::sort(index.items.begin(), index.items.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
-  if (index.items.empty()) fail_input(a.input, "no audio files found");
+  data::CorpusIndex index = data::index_audio_folder(a.input);
+  if (index.items.empty() && index.problems.empty()) fail_input(a.input, "no audio files found");
   return index;
 }
 

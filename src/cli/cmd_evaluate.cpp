@@ -17,7 +17,6 @@
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/predictor.hpp"
-#include "ser/util/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -54,16 +53,8 @@ std::map<std::string, std::string> parse_map(const std::string& text) {
 
 // The model applied to every item of a corpus whose (mapped) label is one of the model's.
 eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& out_dir) {
-  nlohmann::json doc = nlohmann::json::object();
-  std::string origin = "command line";
-  if (!a.config_path.empty()) {
-    config::load_config(a.config_path);
-    doc = nlohmann::json::parse(util::read_text(a.config_path));
-    origin = a.config_path;
-  }
-  if (!a.dataset.empty()) doc["dataset"] = a.dataset;
-  if (!a.root.empty()) doc["root"] = a.root;
-  if (!a.manifest.empty()) doc["manifest"] = a.manifest;
+  auto [doc, origin] = config_document(a.config_path);
+  apply_corpus_flags(doc, a.dataset, a.root, a.manifest);
   if (doc.value("dataset", "").empty()) {
     throw Error(ErrorKind::Usage, "evaluate", "--model needs a corpus: --dataset with --root/--manifest, or --config");
   }

@@ -11,7 +11,6 @@
 #include "ser/error.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
-#include "ser/util/files.hpp"
 
 namespace ser::cli {
 
@@ -25,18 +24,9 @@ struct ExtractArgs {
 };
 
 int run_extract(const ExtractArgs& a) {
-  nlohmann::json doc = nlohmann::json::object();
-  std::string origin = "command line";
-  if (!a.config_path.empty()) {
-    // Validate the file on its own first so errors name the file and key.
-    config::load_config(a.config_path);
-    doc = nlohmann::json::parse(util::read_text(a.config_path));
-    origin = a.config_path;
-  }
+  auto [doc, origin] = config_document(a.config_path);
   // Flags win over the file; --set wins over both.
-  if (!a.dataset.empty()) doc["dataset"] = a.dataset;
-  if (!a.root.empty()) doc["root"] = a.root;
-  if (!a.manifest.empty()) doc["manifest"] = a.manifest;
+  apply_corpus_flags(doc, a.dataset, a.root, a.manifest);
   if (!a.out.empty()) doc["features"]["out"] = a.out;
   if (!a.feature_set.empty()) doc["features"]["set"] = a.feature_set;
   if (a.jobs >= 0) doc["features"]["jobs"] = a.jobs;

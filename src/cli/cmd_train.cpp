@@ -12,7 +12,6 @@
 #include "ser/config/config.hpp"
 #include "ser/error.hpp"
 #include "ser/train/run.hpp"
-#include "ser/util/files.hpp"
 
 namespace ser::cli {
 
@@ -46,8 +45,7 @@ void print_summary(const train::RunSummary& s) {
 }
 
 int run_train(const TrainArgs& a) {
-  config::load_config(a.config_path);  // file-level errors name the file and key first
-  nlohmann::json doc = nlohmann::json::parse(util::read_text(a.config_path));
+  nlohmann::json doc = config_document(a.config_path).doc;  // file-level errors name the file and key first
   if (!a.device.empty()) doc["train"]["device"] = a.device;
   if (a.threads >= 0) doc["train"]["threads"] = a.threads;
   for (const auto& o : a.overrides) config::apply_override(doc, o);

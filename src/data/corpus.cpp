@@ -111,6 +111,10 @@ bool is_audio_extension(const std::string& path) {
   return std::any_of(std::begin(kExtensions), std::end(kExtensions), [&](const char* e) { return ext == e; });
 }
 
+CorpusIndex index_audio_folder(const std::string& root) {
+  return detail::index_folder(root, "files", {}, [](const std::string&) { return ParsedName{}; });
+}
+
 CorpusIndex index_corpus(const std::string& dataset, const std::string& root_or_manifest) {
   const std::string d = detail::to_lower(dataset);
   if (d == "ravdess") return index_ravdess(root_or_manifest);

@@ -510,3 +510,22 @@ TEST(RealCorpora, SampleWavsAreSkippedOrReported) {
   EXPECT_TRUE(index.items.empty());
   EXPECT_EQ(index.problems.size(), 3u);
 }
+
+// Any folder of audio (`ser augment` without --dataset): every audio file, no labels, the corpora's
+// skips and duplicate rule.
+TEST(CorpusScan, PlainAudioFolder) {
+  TempDir d;
+  touch(d / "a.wav");
+  touch(d / "sub/b.flac");
+  touch(d / "x.wav");
+  touch(d / "x.flac");  // the same id twice: neither is indexed
+  touch(d / ".hidden.wav");
+  touch(d / "notes.txt", "not audio");
+  const CorpusIndex index = index_audio_folder(d.str());
+  EXPECT_EQ(index.dataset, "files");
+  ASSERT_EQ(index.items.size(), 2u);
+  EXPECT_EQ(index.items[0].id, "a");
+  EXPECT_EQ(index.items[1].id, "sub/b");
+  EXPECT_TRUE(index.items[1].label.empty());
+  EXPECT_EQ(index.problems.size(), 2u);
+}

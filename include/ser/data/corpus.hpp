@@ -36,6 +36,10 @@ struct CorpusIndex {
 CorpusIndex index_ravdess(const std::string& root);
 CorpusIndex index_emodb(const std::string& root);
 
+// Any folder of audio, for tools that need no labels (`ser augment`): ids as above, label and
+// speaker empty, dataset "files". Same scan, skips and duplicate-id rule as the corpora.
+CorpusIndex index_audio_folder(const std::string& root);
+
 // A CSV with a header holding at least `path` and `label`; optional `speaker` and `id`; every other
 // column is kept as metadata, in order. Relative paths are resolved against the manifest's folder.
 // Listed files are not checked for existence here (extraction reports unreadable ones).
