@@ -19,18 +19,23 @@
 #include "ser/dsp/tonnetz.hpp"
 #include "ser/dsp/tuning.hpp"
 #include "ser/features/extract.hpp"
+#include "ser/features/functionals.hpp"
 #include "ser/features/issa193.hpp"
+#include "ser/dsp/lld.hpp"
 
 namespace {
 
 constexpr double kLibrosaSeconds = 159.7;  // librosa 0.11, 535 Emo-DB files, one core
 constexpr double kBestPortSeconds = 91.0;  // best existing C++ port (91-100 s)
+constexpr double kLibrosaFunctionalsSeconds = 90.9;  // librosa 0.11 functionals, same files, one core
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-double run_extract(const ser::data::CorpusIndex& index, int jobs, const std::string& out) {
-  ser::features::Issa193 set;
+double run_extract(const ser::data::CorpusIndex& index, int jobs, const std::string& out,
+                   const std::string& set_name = "issa193") {
+  const auto set_ptr = ser::features::make_feature_set(set_name);
+  const ser::features::FeatureSet& set = *set_ptr;
   ser::features::ExtractOptions opt;
   opt.out_dir = out;
   opt.jobs = jobs;
@@ -70,6 +75,73 @@ int main(int argc, char** argv) {
                 n / t1, kLibrosaSeconds / t1, kBestPortSeconds / t1);
     std::printf("%u threads: %6.2f s  %7.1f files/s  %6.1fx librosa 0.11           scaling %.2fx on %u cores\n",
                 cores, tn, n / tn, kLibrosaSeconds / tn, t1 / tn, cores);
+  }
+
+  // The functionals set and the issa193+functionals concatenation (one shared pass).
+  for (int r = 0; r < repeat; ++r) {
+    const double i1 = run_extract(index, 1, out, "issa193");
+    const double in = run_extract(index, static_cast<int>(cores), out, "issa193");
+    const double f1 = run_extract(index, 1, out, "functionals");
+    const double fn = run_extract(index, static_cast<int>(cores), out, "functionals");
+    const double c1 = run_extract(index, 1, out, "issa193+functionals");
+    const double cn = run_extract(index, static_cast<int>(cores), out, "issa193+functionals");
+    std::printf("functionals 1 thread : %6.2f s  %7.1f files/s  %6.1fx librosa 0.11 functionals (90.9 s)\n", f1, n / f1,
+                kLibrosaFunctionalsSeconds / f1);
+    std::printf("functionals %u threads: %6.2f s  %7.1f files/s  %6.1fx librosa 0.11 functionals  scaling %.2fx\n", cores,
+                fn, n / fn, kLibrosaFunctionalsSeconds / fn, f1 / fn);
+    std::printf("issa193+functionals 1 thread : %6.2f s  = %.2fx issa193 alone (%.2f s); %.1fx librosa (159.7 + 90.9 s)\n",
+                c1, c1 / i1, i1, (kLibrosaSeconds + kLibrosaFunctionalsSeconds) / c1);
+    std::printf("issa193+functionals %u threads: %6.2f s  = %.2fx issa193 alone (%.2f s)\n", cores, cn, cn / in, in);
+  }
+
+  // Per-stage breakdown of the functionals-only work, one thread.
+  {
+    enum { kFLoad, kFStft, kFShared, kFDelta, kFLogmel, kFSpectral, kFZcr, kFYin, kFStats, kFStages };
+    const char* fnames[kFStages] = {"decode+resample", "stft+magnitude", "mel+mfcc+chroma+contrast (shared)",
+                                    "delta", "logmel64", "rms+centroid+bw+rolloff+flatness", "zcr", "yin",
+                                    "stats (functionals_vector)"};
+    double fsecs[kFStages] = {};
+    auto ftimed = [&](int stage, auto&& fn) {
+      const auto t0 = Clock::now();
+      auto result = fn();
+      fsecs[stage] += since(t0);
+      return result;
+    };
+    for (const auto& item : index.items) {
+      const auto sig = ftimed(kFLoad, [&] { return ser::audio::load(item.path, 22050); });
+      const float* y = sig.samples.data();
+      const std::size_t len = sig.samples.size();
+      ser::features::FunctionalsFrames f;
+      const auto S = ftimed(kFStft, [&] { return ser::dsp::magnitude(ser::dsp::stft(y, len)); });
+      ftimed(kFShared, [&] {
+        f.mfcc = ser::dsp::mfcc_from_mel_db(ser::dsp::power_to_db(ser::dsp::melspectrogram(S, 22050)));
+        f.tuning_stft = ser::dsp::estimate_tuning(S, 22050);
+        f.chroma_stft = ser::dsp::chroma_stft(S, 22050, f.tuning_stft);
+        f.contrast = ser::dsp::spectral_contrast(S, 22050);
+        return 0;
+      });
+      f.delta_mfcc = ftimed(kFDelta, [&] { return ser::dsp::delta(f.mfcc, 9); });
+      f.logmel = ftimed(kFLogmel, [&] { return ser::dsp::power_to_db(ser::dsp::melspectrogram(S, 22050, 2048, 64)); });
+      ftimed(kFSpectral, [&] {
+        f.rms = ser::dsp::rms_from_magnitude(S).cast<double>();
+        f.centroid = ser::dsp::spectral_centroid(S, 22050);
+        f.bandwidth = ser::dsp::spectral_bandwidth(S, 22050, f.centroid);
+        f.rolloff = ser::dsp::spectral_rolloff(S, 22050);
+        f.flatness = ser::dsp::spectral_flatness(S);
+        return 0;
+      });
+      f.zcr = ftimed(kFZcr, [&] { return ser::dsp::zero_crossing_rate(y, len); });
+      f.f0 = ftimed(kFYin, [&] { return ser::dsp::yin(y, len, 60, 600, 22050); });
+      f.voiced.assign(f.f0.size(), 1);
+      f.n_samples = len;
+      f.sr = 22050;
+      ftimed(kFStats, [&] { return ser::features::functionals_vector(f); });
+    }
+    double total = 0;
+    for (double s : fsecs) total += s;
+    std::printf("functionals per stage, one thread (%.2f s in all):\n", total);
+    for (int s = 0; s < kFStages; ++s)
+      std::printf("  %-34s %6.3f s  %5.1f %%\n", fnames[s], fsecs[s], 100 * fsecs[s] / total);
   }
 
   // Per-stage breakdown, one thread, same work as issa193_frames.

@@ -122,12 +122,29 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
     spdlog::warn("skipped items whose label is not one of the model's (map them with --map src=dst): {}", text);
   }
   if (kept.empty()) fail_input(cfg.dataset == "manifest" ? cfg.manifest : cfg.root, "no item has a label the model knows");
-  const auto probs = predictor.predict(rows, kept.size());
+  std::vector<std::string> groups;
+  if (predictor.speaker_normalized()) {
+    for (std::size_t i : kept) {
+      if (table.items[i].speaker.empty()) {
+        throw Error(ErrorKind::Usage, table.items[i].path,
+                    "the model is speaker-normalised and this item has no speaker (give the manifest a speaker column)");
+      }
+      groups.push_back(table.items[i].speaker);
+    }
+  }
+  std::vector<std::string> small;
+  const auto probs = predictor.predict(rows, kept.size(), groups, &small);
+  for (const auto& g : small) spdlog::warn("speaker '{}' has fewer than 10 items: its normalisation statistics are noisy", g);
   for (std::size_t r = 0; r < kept.size(); ++r) {
     in.predictions.rows[r].probabilities = probs[r];
     in.predictions.rows[r].pred = eval::argmax(probs[r]);
   }
-  in.header = {{"model", a.model}, {"members", predictor.members()}, {"dataset", cfg.dataset}};
+  in.header = {{"model", a.model},
+               {"members", predictor.members()},
+               {"dataset", cfg.dataset},
+               {"feature_set", predictor.feature_set()},
+               {"normalize", predictor.normalize()},
+               {"architecture", predictor.architecture()}};
   if (!label_map.empty()) in.header["label_map"] = label_map;
   nlohmann::json skipped_json = nlohmann::json::object();
   for (const auto& [l, n] : skipped) skipped_json[l] = n;

@@ -22,16 +22,19 @@ namespace ser::cli {
 namespace {
 
 struct PredictArgs {
-  std::string model, format = "table", device = "cpu";
+  std::string model, format = "table", device = "cpu", speaker;
   std::vector<std::string> inputs;
   int jobs = 0;
 };
 
 // Files to predict: a file as it is, a folder's audio files (recursively, sorted), a manifest's
-// paths (a .csv input).
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+// paths (a .csv input). speakers[i]: file i's speaker group (the manifest's speaker column, else
+// --speaker), empty when neither says.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, const std::string& speaker,
+                                       std::vector<std::string>& speakers) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
+    const std::size_t before = files.size();
     if (fs::is_directory(in)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(in)) {
@@ -43,10 +46,15 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     } else if (fs::path(in).extension() == ".csv") {
       const data::CorpusIndex index = data::index_manifest(in);
       if (index.items.empty()) fail_input(in, "the manifest lists no items");
-      for (const auto& item : index.items) files.push_back(item.path);
+      for (const auto& item : index.items) {
+        files.push_back(item.path);
+        speakers.push_back(item.speaker.empty() ? speaker : item.speaker);
+      }
     } else {
       files.push_back(in);  // a missing or unreadable file is reported by the decoder
     }
+    speakers.resize(files.size(), speaker);
+    (void)before;
   }
   return files;
 }
@@ -98,9 +106,27 @@ int run_predict(const PredictArgs& a) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");
   }
-  const std::vector<std::string> files = expand_inputs(a.inputs);
+  std::vector<std::string> speakers;
+  const std::vector<std::string> files = expand_inputs(a.inputs, a.speaker, speakers);
+  if (predictor.speaker_normalized()) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (speakers[i].empty()) {
+        throw Error(ErrorKind::Usage, files[i],
+                    "the model is speaker-normalised and this file has no speaker: give --speaker NAME or a manifest "
+                    "with a speaker column");
+      }
+    }
+  }
   const features::ComputedFeatures features = features::compute_features(files, *set, a.jobs);
-  const auto probs = predictor.predict(features.values, features.ok.size());
+  std::vector<std::string> groups;
+  if (predictor.speaker_normalized()) {
+    for (std::size_t i : features.ok) groups.push_back(speakers[i]);
+  }
+  std::vector<std::string> small;
+  const auto probs = predictor.predict(features.values, features.ok.size(), groups, &small);
+  for (const auto& g : small) {
+    spdlog::warn("speaker '{}' has fewer than 10 files: its normalisation statistics are noisy", g);
+  }
   const auto& labels = predictor.labels();
 
   if (a.format == "json") {
@@ -129,11 +155,13 @@ int run_predict(const PredictArgs& a) {
 void register_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* sub = app.add_subcommand("predict", "Emotion label and class probabilities for audio files");
-  sub->add_option("-m,--model", a->model, "Model directory, model.pt, or a run directory (fold ensemble)")->required();
+  sub->add_option("-m,--model", a->model, "Model directory, its model.json, or a run directory (fold ensemble)")->required();
   sub->add_option("inputs", a->inputs, "Audio files, folders (searched recursively) or CSV manifests")->required();
   sub->add_option("-f,--format", a->format, "table | csv | json (default table)");
   sub->add_option("-j,--jobs", a->jobs, "Feature extraction threads (0 = all cores)");
   sub->add_option("--device", a->device, "cpu | cuda | auto");
+  sub->add_option("--speaker", a->speaker,
+                  "Speaker of the files given (for speaker-normalised models; a manifest's speaker column wins)");
   add_runner("predict", [a]() { return run_predict(*a); });
 }
 

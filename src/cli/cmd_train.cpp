@@ -11,6 +11,7 @@
 #include "cli/fold_processes.hpp"
 #include "ser/config/config.hpp"
 #include "ser/error.hpp"
+#include "ser/eval/report.hpp"
 #include "ser/train/run.hpp"
 
 namespace ser::cli {
@@ -27,9 +28,12 @@ struct TrainArgs {
 std::atomic<bool> g_stop_requested{false};
 extern "C" void on_interrupt(int) { g_stop_requested = true; }
 
-void print_summary(const train::RunSummary& s) {
+void print_summary(const train::RunSummary& s, const config::Config& cfg) {
   std::printf("run %s: %d of %d fold(s) finished (%d trained now) in %.1f s\n", s.run_dir.c_str(), s.folds_finished,
               s.folds_total, s.folds_trained, s.seconds);
+  std::printf("  %s on %s, %s, %s\n", cfg.train.model.architecture.c_str(), cfg.features.set.c_str(),
+              cfg.features.normalize == "speaker" ? eval::kSpeakerNormalisedNote : "globally standardised",
+              cfg.protocol.name.c_str());
   if (s.metrics.is_null()) return;
   const auto& sum = s.metrics["summary"];
   auto line = [&](const char* name, const char* key) {
@@ -87,7 +91,7 @@ int run_train(const TrainArgs& a) {
     if (!failed.empty()) fail_runtime("fold " + std::to_string(failed.front()), "its process failed (see above)");
   };
   const train::RunSummary s = train::run_experiment(cfg, opt);
-  if (!a.fold_worker) print_summary(s);
+  if (!a.fold_worker) print_summary(s, cfg);
   return 0;
 }
 

@@ -13,7 +13,7 @@
 // resolved config written to run directories, and the schema of known keys below. The
 // definitions sit in the structs' own namespaces so nlohmann finds them.
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {
@@ -26,11 +26,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, name, lr, weigh
                                                 beta2, decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleConfig, name, step_size, gamma, plateau_patience, min_lr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelSettings, architecture, dropout_block1, dropout_mid, dropout_head,
-                                                bn_conv1, bn_block1, bn_conv5, bn_head, bn_momentum, mlp_hidden)
+                                                bn_conv1, bn_block1, bn_conv5, bn_head, bn_momentum, mlp_hidden,
+                                                svm_kernel, svm_c, svm_gamma, svm_probability, logreg_multi_class,
+                                                logreg_c, logreg_max_iter)
 // model is its own top-level section in a config file, so it is not part of "train".
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, optimizer, schedule, epochs, batch_size, monitor,
                                                 patience, min_epochs, class_weights, seed, device, threads,
-                                                checkpoint_every, refit)
+                                                checkpoint_every, refit, search, search_folds)
 }  // namespace ser::train
 
 namespace ser::config {
@@ -39,7 +41,7 @@ using nlohmann::json;
 
 namespace {
 
-enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable, StringMap };
+enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable, StringMap, Grid };
 
 json default_config_json();
 
@@ -57,6 +59,8 @@ const std::map<std::string, Kind>& schema() {
         const json& v = it.value();
         if (key == "label_map") {  // user-chosen keys: not part of the schema
           out[key] = Kind::StringMap;
+        } else if (key == "train.search") {  // config keys -> lists of values, checked by check_search
+          out[key] = Kind::Grid;
         } else if (v.is_object()) {
           out[key] = Kind::Object;
           walk(v, key);
@@ -129,11 +133,15 @@ void check_keys(const json& obj, const std::string& prefix, const std::string& o
       case Kind::StringMap:
         ok = v.is_object() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
         break;
+      case Kind::Grid:
+        ok = v.is_object();
+        break;
     }
     static const char* names[] = {"a string",          "an integer",
                                   "a number",          "true or false",
                                   "an object",         "a list of strings",
-                                  "a list of lists of strings", "an object of strings (\"from\": \"to\")"};
+                                  "a list of lists of strings", "an object of strings (\"from\": \"to\")",
+                                  "an object of config keys and lists of values"};
     if (!ok) fail_config(key, std::string("must be ") + names[static_cast<int>(known->second)] + " in " + origin);
     if (known->second == Kind::Object) check_keys(v, key, origin);
   }
@@ -143,6 +151,24 @@ template <typename T>
 void read(const json& obj, const char* key, T& out) {
   if (obj.contains(key)) out = obj.at(key).get<T>();
 }
+
+// svm_* keys only mean something to svm, logreg_* only to logreg: given to another architecture
+// they would be silently ignored, which hides a mistake.
+void check_model_options(const json& model, const std::string& architecture, const std::string& prefix,
+                         const std::string& origin) {
+  for (auto it = model.begin(); it != model.end(); ++it) {
+    const std::string& k = it.key();
+    const bool svm = k.rfind("svm_", 0) == 0, logreg = k.rfind("logreg_", 0) == 0;
+    if ((svm && architecture != "svm") || (logreg && architecture != "logreg")) {
+      fail_config(prefix + k, std::string("is an option of ") + (svm ? "svm" : "logreg") +
+                                  ", but model.architecture is '" + architecture + "' in " + origin);
+    }
+  }
+}
+
+// The grid must name existing model.* / train.* keys, each with a non-empty list of values
+// that the key accepts (checked by parsing every value into a copy of the config).
+void check_search(const json& doc, const Config& cfg, const std::string& origin);
 
 }  // namespace
 
@@ -166,9 +192,103 @@ Config parse_config(const json& doc, const std::string& origin) {
     augment::parse_recipe(cfg.augment.ops[i], "augment.ops[" + std::to_string(i) + "]");  // fail early, not mid-run
   }
   cfg.protocol.seed = cfg.train.seed;
+  check_model_options(doc.contains("model") ? doc.at("model") : json::object(), cfg.train.model.architecture, "model.",
+                      origin);
+  check_search(doc, cfg, origin);
   if (cfg.features.jobs < 0) fail_config("features.jobs", "must be >= 0 (0 = all cores) in " + origin);
   if (cfg.name.empty()) cfg.name = cfg.dataset;
   return cfg;
+}
+
+namespace {
+
+void check_search(const json& doc, const Config& cfg, const std::string& origin) {
+  const json& grid = cfg.train.search;
+  if (cfg.train.search_folds < 2) fail_config("train.search_folds", "must be >= 2 in " + origin);
+  for (auto it = grid.begin(); it != grid.end(); ++it) {
+    const std::string& key = it.key();
+    const std::string where = "train.search." + key;
+    if (key.rfind("model.", 0) != 0 && key.rfind("train.", 0) != 0) {
+      fail_config(where, "only model.* and train.* keys can be searched in " + origin);
+    }
+    if (key == "train.search" || key == "train.search_folds" || key == "train.seed") {
+      fail_config(where, "cannot be searched in " + origin);
+    }
+    const auto known = schema().find(key);
+    if (known == schema().end()) fail_config(where, "unknown config key in " + origin + suggestion(key));
+    if (known->second == Kind::Object) fail_config(where, "is a section; search its keys in " + origin);
+    if (!it.value().is_array()) fail_config(where, "must be a list of values in " + origin);
+    if (it.value().empty()) fail_config(where, "empty grid: give at least one value in " + origin);
+    for (const json& value : it.value()) {
+      json trial = doc;
+      trial["train"].erase("search");
+      apply_value(trial, key, value);
+      try {
+        check_keys(trial, "", origin);
+      } catch (const Error& e) {
+        fail_config(where, "value " + value.dump() + " " + std::string(e.what()).substr(e.subject().size() + 2));
+      }
+      const std::string arch = trial.contains("model") ? trial["model"].value("architecture", cfg.train.model.architecture)
+                                                       : cfg.train.model.architecture;
+      check_model_options(trial.contains("model") ? trial["model"] : json::object(), arch, "train.search.model.", origin);
+    }
+  }
+}
+
+}  // namespace
+
+void apply_value(json& doc, const std::string& key, const json& value) {
+  json* node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      break;
+    }
+    node = &(*node)[part];
+    if (!node->is_object() && !node->is_null()) fail_config(key, "is not inside an object");
+    start = dot + 1;
+  }
+}
+
+std::vector<json> search_points(const train::TrainConfig& cfg) {
+  std::vector<json> points = {json::object()};
+  for (auto it = cfg.search.begin(); it != cfg.search.end(); ++it) {
+    std::vector<json> next;
+    for (const json& p : points) {
+      for (const json& v : it.value()) {
+        json q = p;
+        q[it.key()] = v;
+        next.push_back(std::move(q));
+      }
+    }
+    points = std::move(next);
+  }
+  return points;
+}
+
+// Options that belong to another architecture than `architecture` (svm_*, logreg_*), except `keep`.
+static void drop_foreign_options(json& model, const std::string& architecture, const json& keep = json::object()) {
+  for (auto it = model.begin(); it != model.end();) {
+    const std::string& k = it.key();
+    const bool foreign = (k.rfind("svm_", 0) == 0 && architecture != "svm") ||
+                         (k.rfind("logreg_", 0) == 0 && architecture != "logreg");
+    if (foreign && !keep.contains("model." + k)) {
+      it = model.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Config with_point(const Config& base, const json& point) {
+  json doc = to_json(base);
+  doc["train"]["search"] = json::object();
+  for (auto it = point.begin(); it != point.end(); ++it) apply_value(doc, it.key(), it.value());
+  drop_foreign_options(doc["model"], doc["model"].value("architecture", "model_a"), point);
+  return parse_config(doc, "train.search point " + point.dump());
 }
 
 Config load_config(const std::string& path) {
@@ -193,19 +313,7 @@ void apply_override(json& doc, const std::string& assignment) {
   } catch (const json::parse_error&) {
     value = text;  // bare strings need no quotes
   }
-  json* node = &doc;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) {
-      (*node)[part] = value;
-      break;
-    }
-    node = &(*node)[part];
-    if (!node->is_object() && !node->is_null()) fail_config(key, "is not inside an object");
-    start = dot + 1;
-  }
+  apply_value(doc, key, value);
 }
 
 void validate(const Config& cfg, const std::string& origin) {
@@ -218,18 +326,35 @@ void validate(const Config& cfg, const std::string& origin) {
     if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
   }
   if (cfg.features.out.empty()) fail_config("features.out", "missing output folder in " + origin);
+  if (cfg.features.normalize != "global" && cfg.features.normalize != "speaker") {
+    fail_config("features.normalize", "'" + cfg.features.normalize + "' is not one of global, speaker in " + origin);
+  }
+  static const std::vector<std::string> architectures = {"model_a", "mlp", "svm", "logreg"};
+  if (std::find(architectures.begin(), architectures.end(), cfg.train.model.architecture) == architectures.end()) {
+    fail_config("model.architecture", "unknown architecture '" + cfg.train.model.architecture +
+                                          "' (known: model_a, mlp, svm, logreg) in " + origin);
+  }
 
 }
 
-json to_json(const Config& cfg) {
+namespace {
+// Every key, the options of every architecture included: the schema of known keys.
+json full_json(const Config& cfg) {
   return json{{"name", cfg.name},         {"dataset", cfg.dataset},   {"root", cfg.root},
               {"manifest", cfg.manifest}, {"runs_dir", cfg.runs_dir}, {"features", cfg.features},
               {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train},
               {"augment", cfg.augment},   {"label_map", cfg.label_map}};
 }
+}  // namespace
+
+json to_json(const Config& cfg) {
+  json j = full_json(cfg);
+  drop_foreign_options(j["model"], cfg.train.model.architecture);
+  return j;
+}
 
 namespace {
-json default_config_json() { return to_json(Config{}); }
+json default_config_json() { return full_json(Config{}); }
 }  // namespace
 
 }  // namespace ser::config

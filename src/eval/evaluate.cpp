@@ -119,6 +119,16 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   out.report.analysis = analysis;
   out.report.gates = out.gates;
   out.report.plots = plots;
+  out.report.setup = setup_line(in.header);
+  if (in.header.is_object() && in.header.value("normalize", "") == "speaker") m["normalization_note"] = kSpeakerNormalisedNote;
+  if (in.fold_metrics.is_array()) {
+    for (const auto& fm : in.fold_metrics) {
+      if (!fm.contains("search")) continue;
+      if (!out.report.selection.is_array()) out.report.selection = nlohmann::json::array();
+      out.report.selection.push_back({{"fold", fm.value("fold", 0)}, {"chosen", fm["search"]["chosen"]},
+                                      {"inner_uar", fm["search"].value("inner_uar", 0.0)}});
+    }
+  }
 
   util::write_text_atomic(out_dir + "/predictions.csv", predictions_csv(in.predictions));
   util::write_text_atomic(out_dir + "/confusion.csv", confusion_csv(pooled, labels));
@@ -185,6 +195,11 @@ EvaluationInput read_run(const std::string& run_dir) {
   if (config.is_object()) {
     if (config.contains("dataset")) in.header["dataset"] = config["dataset"];
     if (config.contains("protocol")) in.header["protocol"] = config["protocol"].value("name", "");
+    if (config.contains("features")) {
+      in.header["feature_set"] = config["features"].value("set", "issa193");
+      in.header["normalize"] = config["features"].value("normalize", "global");
+    }
+    if (config.contains("model")) in.header["architecture"] = config["model"].value("architecture", "model_a");
   }
   in.header["folds_total"] = static_cast<int>(folds.size());
   return in;

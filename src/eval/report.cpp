@@ -121,9 +121,24 @@ std::string cell_count(int count, long long row_sum) {
 
 }  // namespace
 
+std::string setup_line(const nlohmann::json& header) {
+  if (!header.is_object()) return "";
+  std::vector<std::string> parts;
+  if (header.contains("feature_set")) parts.push_back("features " + header["feature_set"].get<std::string>());
+  const std::string normalize = header.value("normalize", "");
+  if (normalize == "speaker") parts.push_back(kSpeakerNormalisedNote);
+  else if (normalize == "global") parts.push_back("globally standardised");
+  if (header.contains("architecture")) parts.push_back("model " + header["architecture"].get<std::string>());
+  if (header.contains("protocol")) parts.push_back("protocol " + header["protocol"].get<std::string>());
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 std::string report_markdown(const ReportInput& in) {
   const Metrics& m = in.pooled;
   std::string out = "# " + one_line(in.title) + "\n\n";
+  if (!in.setup.empty()) out += "Setup: " + one_line(in.setup) + ".\n\n";
 
   // Headline.
   const bool folds = has_summary(in);
@@ -143,6 +158,20 @@ std::string report_markdown(const ReportInput& in) {
     for (const auto& g : in.gates) {
       out += std::string("- ") + (g.passed ? "✅ " : "❌ ") + one_line(g.gate) + ": measured " +
              fmt("%.4f", g.value) + "\n";
+    }
+    out += "\n";
+  }
+
+  // Hyper-parameters chosen by inner cross-validation on each fold's training part.
+  if (in.selection.is_array() && !in.selection.empty()) {
+    out += "## Model selection\n\nChosen per fold by inner cross-validation on its training part only (inner UAR).\n\n";
+    out += md_header({"fold", "chosen", "inner UAR"});
+    for (const auto& s : in.selection) {
+      std::string chosen;
+      for (auto it = s["chosen"].begin(); it != s["chosen"].end(); ++it) {
+        chosen += (chosen.empty() ? "" : ", ") + it.key() + " = " + it.value().dump();
+      }
+      out += md_row({std::to_string(s.value("fold", 0)), md(chosen), fmt("%.4f", s.value("inner_uar", 0.0))});
     }
     out += "\n";
   }

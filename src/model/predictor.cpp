@@ -1,13 +1,13 @@
 #include "ser/model/predictor.hpp"
 
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <filesystem>
 
+#include "ser/classic/classic.hpp"
 #include "ser/error.hpp"
 #include "ser/features/scaler.hpp"
-#include "ser/model/models.hpp"
+#include "ser/features/speaker_norm.hpp"
+#include "ser/model/torch_backend.hpp"
 #include "ser/util/files.hpp"
 
 namespace fs = std::filesystem;
@@ -17,13 +17,13 @@ namespace ser::model {
 namespace {
 
 struct Member {
-  std::string model_path;
-  ModelPtr net;
+  std::string weights_path;
+  std::unique_ptr<ScoringModel> net;
   features::StandardScaler scaler;
 };
 
 struct Card {
-  std::string feature_set, fingerprint;
+  std::string feature_set, fingerprint, architecture, weights, normalize;
   std::size_t dim = 0;
   std::vector<std::string> labels;
   features::StandardScaler scaler;
@@ -37,6 +37,10 @@ Card read_card(const std::string& path) {
     c.fingerprint = j.at("feature_fingerprint").get<std::string>();
     c.dim = j.at("dim").get<std::size_t>();
     c.labels = j.at("labels").get<std::vector<std::string>>();
+    // Cards written before classic models existed describe a torch model in model.pt.
+    c.architecture = j.value("architecture", "model_a");
+    c.weights = j.value("weights", "model.pt");
+    c.normalize = j.value("normalize", "global");
   } catch (const nlohmann::json::exception&) {
     fail_input(path, "not a model card (needs feature_set, feature_fingerprint, dim, labels, scaler)");
   }
@@ -44,15 +48,19 @@ Card read_card(const std::string& path) {
   c.scaler = features::StandardScaler::from_json(j.at("scaler"), path);
   if (c.labels.size() < 2) fail_input(path, "a model needs at least 2 labels");
   if (c.scaler.dim() != c.dim) fail_input(path, "scaler and model card disagree on the feature dimension");
+  if (c.normalize != "global" && c.normalize != "speaker") fail_input(path, "unknown normalize '" + c.normalize + "'");
+  if (c.weights.empty() || c.weights.find('/') != std::string::npos) fail_input(path, "bad weights file name");
   return c;
 }
 
-// Model directories behind `path`: itself, its parent (for model.pt/model.json), or fold-K/ of a run.
+// Model directories behind `path`: itself, its parent (for a file in one), or fold-K/ of a run.
 std::vector<std::string> model_dirs(const std::string& path) {
   if (!fs::exists(path)) fail_input(path, "no such model file or directory");
   if (fs::is_regular_file(path)) {
     const std::string name = fs::path(path).filename().string();
-    if (name != "model.pt" && name != "model.json") fail_input(path, "expected a model directory, model.pt or model.json");
+    if (name != "model.pt" && name != "model.json" && name != "classifier.json") {
+      fail_input(path, "expected a model directory, model.json, model.pt or classifier.json");
+    }
     return {fs::path(path).parent_path().string()};
   }
   if (fs::exists(fs::path(path) / "model.json")) return {path};
@@ -66,14 +74,36 @@ std::vector<std::string> model_dirs(const std::string& path) {
   return dirs;
 }
 
+class ClassicScoringModel : public ScoringModel {
+ public:
+  explicit ClassicScoringModel(classic::ClassicModel m) : m_(std::move(m)) {}
+  std::size_t input_dim() const override { return m_.dim(); }
+  std::size_t n_classes() const override { return static_cast<std::size_t>(m_.n_classes()); }
+  std::vector<double> probabilities(const float* rows, std::size_t n) const override {
+    std::vector<int> pred;
+    std::vector<std::vector<float>> proba;
+    m_.predict(rows, n, pred, proba);
+    std::vector<double> out;
+    out.reserve(n * n_classes());
+    for (const auto& p : proba) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  }
+
+ private:
+  classic::ClassicModel m_;
+};
+
 }  // namespace
 
+std::unique_ptr<ScoringModel> load_classic_scoring_model(const std::string& path) {
+  return std::make_unique<ClassicScoringModel>(classic::ClassicModel::load(path));
+}
+
 struct Predictor::Impl {
-  std::string feature_set, fingerprint;
+  std::string feature_set, fingerprint, architecture, normalize;
   std::size_t dim = 0;
   std::vector<std::string> labels, sources;
   std::vector<Member> members;
-  torch::Device device{torch::kCPU};
 };
 
 Predictor::Predictor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -82,15 +112,10 @@ Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 Predictor::~Predictor() = default;
 
 Predictor Predictor::load(const std::string& path, const std::string& device) {
-  auto impl = std::make_unique<Impl>();
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) fail_config("--device", "cuda requested but no usable GPU");
-    impl->device = torch::Device(torch::kCUDA);
-  } else if (device != "cpu" && device != "auto") {
+  if (device != "cpu" && device != "auto" && device != "cuda") {
     fail_config("--device", "unknown device '" + device + "' (known: auto, cpu, cuda)");
-  } else if (device == "auto" && torch::cuda::is_available()) {
-    impl->device = torch::Device(torch::kCUDA);
   }
+  auto impl = std::make_unique<Impl>();
   for (const auto& dir : model_dirs(path)) {
     const std::string card_path = dir + "/model.json";
     Card card = read_card(card_path);
@@ -99,22 +124,28 @@ Predictor Predictor::load(const std::string& path, const std::string& device) {
       impl->fingerprint = card.fingerprint;
       impl->dim = card.dim;
       impl->labels = card.labels;
+      impl->architecture = card.architecture;
+      impl->normalize = card.normalize;
     } else if (card.feature_set != impl->feature_set || card.fingerprint != impl->fingerprint ||
-               card.dim != impl->dim || card.labels != impl->labels) {
-      fail_input(card_path, "differs from " + impl->sources.front() + " in feature set or labels; cannot ensemble");
+               card.dim != impl->dim || card.labels != impl->labels || card.normalize != impl->normalize) {
+      fail_input(card_path, "differs from " + impl->sources.front() +
+                                " in feature set, labels or normalisation; cannot ensemble");
     }
     Member m;
-    m.model_path = dir + "/model.pt";
-    m.net = load_model(m.model_path, impl->device);
-    const ModelSpec& spec = m.net->spec();
-    if (static_cast<std::size_t>(spec.input_dim) != card.dim || static_cast<std::size_t>(spec.n_classes) != card.labels.size()) {
-      fail_input(m.model_path, "model shape (" + std::to_string(spec.input_dim) + " -> " + std::to_string(spec.n_classes) +
-                                   ") does not match its model.json (" + std::to_string(card.dim) + " -> " +
-                                   std::to_string(card.labels.size()) + ")");
+    m.weights_path = dir + "/" + card.weights;
+    if (!fs::exists(m.weights_path)) fail_input(m.weights_path, "missing (named by " + card_path + ")");
+    if (classic::is_classic_architecture(card.architecture)) {
+      m.net = load_classic_scoring_model(m.weights_path);
+    } else {
+      m.net = torch_backend().load_scoring_model(m.weights_path, device);
     }
-    m.net->eval();
+    if (m.net->input_dim() != card.dim || m.net->n_classes() != card.labels.size()) {
+      fail_input(m.weights_path, "model shape (" + std::to_string(m.net->input_dim()) + " -> " +
+                                     std::to_string(m.net->n_classes()) + ") does not match its model.json (" +
+                                     std::to_string(card.dim) + " -> " + std::to_string(card.labels.size()) + ")");
+    }
     m.scaler = std::move(card.scaler);
-    impl->sources.push_back(m.model_path);
+    impl->sources.push_back(m.weights_path);
     impl->members.push_back(std::move(m));
   }
   return Predictor(std::move(impl));
@@ -126,28 +157,30 @@ std::size_t Predictor::dim() const { return impl_->dim; }
 const std::vector<std::string>& Predictor::labels() const { return impl_->labels; }
 std::size_t Predictor::members() const { return impl_->members.size(); }
 const std::vector<std::string>& Predictor::sources() const { return impl_->sources; }
+const std::string& Predictor::architecture() const { return impl_->architecture; }
+const std::string& Predictor::normalize() const { return impl_->normalize; }
 
-std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& rows, std::size_t n) const {
+std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& rows, std::size_t n,
+                                                    const std::vector<std::string>& groups,
+                                                    std::vector<std::string>* small_groups) const {
   const std::size_t dim = impl_->dim, k = impl_->labels.size();
   if (rows.size() != n * dim) fail_runtime("predict", "expected " + std::to_string(n) + " x " + std::to_string(dim) + " features");
   std::vector<std::vector<double>> out(n, std::vector<double>(k, 0.0));
   if (n == 0) return out;
-  torch::NoGradGuard no_grad;
-  // In chunks: Model A's first layer alone holds 256 x dim floats per row.
-  constexpr std::size_t kChunk = 256;
-  auto x = torch::empty({static_cast<int64_t>(std::min(n, kChunk)), 1, static_cast<int64_t>(dim)}, torch::kFloat32);
+  std::vector<float> input = rows;
+  if (speaker_normalized()) {
+    if (groups.size() != n) {
+      fail_input(impl_->sources.front(), "the model is speaker-normalised: every input needs a speaker "
+                                         "(a manifest 'speaker' column, a corpus, or --speaker NAME)");
+    }
+    features::normalize_groups(input, dim, groups, small_groups);
+  }
   for (const auto& m : impl_->members) {
-    for (std::size_t start = 0; start < n; start += kChunk) {
-      const std::size_t count = std::min(kChunk, n - start);
-      torch::Tensor xb = x.narrow(0, 0, static_cast<int64_t>(count));
-      float* dst = xb.data_ptr<float>();
-      std::copy_n(rows.data() + start * dim, count * dim, dst);
-      m.scaler.transform_rows(dst, count);
-      const torch::Tensor probs = torch::softmax(m.net->forward(xb.to(impl_->device)), 1).to(torch::kCPU).contiguous();
-      const float* p = probs.data_ptr<float>();
-      for (std::size_t i = 0; i < count; ++i) {
-        for (std::size_t c = 0; c < k; ++c) out[start + i][c] += p[i * k + c] / static_cast<double>(impl_->members.size());
-      }
+    std::vector<float> scaled = input;
+    m.scaler.transform_rows(scaled.data(), n);
+    const std::vector<double> p = m.net->probabilities(scaled.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t c = 0; c < k; ++c) out[i][c] += p[i * k + c] / static_cast<double>(impl_->members.size());
     }
   }
   return out;

@@ -18,6 +18,8 @@
 #include "ser/features/augmented.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
+#include "ser/features/speaker_norm.hpp"
+#include "ser/train/search.hpp"
 #include "ser/train/trainer.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
@@ -123,7 +125,31 @@ struct Experiment {
   std::vector<augment::Recipe> recipes;
   std::vector<features::CopyRow> copy_rows;
   std::vector<std::size_t> copy_source;
+  std::vector<std::string> speakers;  // per item, for speaker normalisation
+  bool speaker_norm = false;
 };
+
+// The rows a fold's models see: as extracted, or each speaker standardised (speaker_norm.hpp)
+// with statistics that never read a test label and never let a test row touch a training row.
+struct FoldRows {
+  const std::vector<float>* extracted = nullptr;
+  bool normalized = false;
+  features::FoldNormalization norm;
+  const std::vector<float>& values() const { return normalized ? norm.values : *extracted; }
+};
+
+FoldRows fold_rows(const Experiment& ex, const data::Fold& fold) {
+  FoldRows r;
+  r.extracted = &ex.values;
+  if (!ex.speaker_norm) return r;
+  r.norm = features::normalize_fold(ex.values, ex.table.dim, ex.speakers, ex.table.items.size(), ex.copy_source, fold);
+  r.normalized = true;
+  if (!r.norm.from_own_part.empty()) {
+    spdlog::info("fold {}: speaker-normalised; {} speaker(s) without training items use their own unlabeled features",
+                 fold.index + 1, r.norm.from_own_part.size());
+  }
+  return r;
+}
 
 // A manifest written by `ser augment --with-originals` names each row's `source`. Used as a corpus,
 // its copies are items of their own, and random folds scatter them: a model then trains on copies
@@ -214,9 +240,10 @@ void write_copy_list(const Experiment& ex, const data::Fold& trained, const std:
 }
 
 // Where a model directory's training keeps its files, and the per-epoch hook (debug log, Ctrl-C).
-FoldOptions model_dir_options(const std::string& dir, const std::string& what, const RunOptions& opt) {
+FoldOptions model_dir_options(const std::string& dir, const std::string& what, const RunOptions& opt,
+                              const std::string& architecture) {
   FoldOptions fo;
-  fo.model_path = dir + "/model.pt";
+  fo.model_path = dir + "/" + weights_file(architecture);
   fo.checkpoint_path = dir + "/checkpoint.pt";
   fo.keep_going = [what, &opt](const EpochRecord& e) {
     spdlog::debug("{} epoch {}: lr {:.3g}, train loss {:.4f}, acc {:.4f}; validation loss {:.4f}, acc {:.4f}, UAR {:.4f}",
@@ -227,10 +254,20 @@ FoldOptions model_dir_options(const std::string& dir, const std::string& what, c
 }
 
 // scaler.json, history.csv and, last, model.json (feature set, labels, scaler) beside model.pt.
-void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r) {
+void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r, const TrainConfig& tc,
+                       const features::FoldNormalization* norm) {
   util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
-  util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
-  const auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
+  if (!is_classic(tc.model.architecture)) util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
+  auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
+  card["architecture"] = tc.model.architecture;
+  card["weights"] = weights_file(tc.model.architecture);
+  card["normalize"] = ex.speaker_norm ? "speaker" : "global";
+  if (ex.speaker_norm && norm) {
+    // The training speakers' statistics, for reference: new audio is normalised by its own groups.
+    nlohmann::json stats = nlohmann::json::object();
+    for (const auto& [speaker, st] : norm->training) stats[speaker] = features::to_json(st);
+    card["training_speaker_stats"] = stats;
+  }
   util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
 }
 
@@ -242,7 +279,8 @@ struct Selection {
   double best_validation = NAN;
 };
 
-Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std::string& dir, const RunOptions& opt) {
+Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std::string& dir, const RunOptions& opt,
+                        const FoldRows& rows, const TrainConfig& tc) {
   const std::string marker = dir + "/selection.json";
   if (fs::exists(marker)) {
     const auto j = util::read_json(marker);
@@ -252,10 +290,10 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
   data::Fold no_test = with_training_copies(ex, fold);
   no_test.test.clear();
   write_copy_list(ex, no_test, dir);
-  const FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt);
-  const FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test,
-                                  ex.cfg.train, fo);
-  write_model_files(ex, dir, r);
+  const FoldOptions fo =
+      model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt, tc.model.architecture);
+  const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test, tc, fo);
+  write_model_files(ex, dir, r, tc, &rows.norm);
   const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
                             {"monitor", ex.cfg.train.monitor}, {"epochs_run", r.history.size()}};
   util::write_text_atomic(marker, j.dump(2) + "\n");
@@ -269,12 +307,28 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   const bool resuming = fs::exists(dir + "/checkpoint.pt") || fs::exists(dir + "/selection/checkpoint.pt");
   spdlog::info("fold {}/{}: {} train, {} validation, {} test{}", number, ex.folds.size(), fold.train.size(),
                fold.validation.size(), fold.test.size(), resuming ? " (resuming from its checkpoint)" : "");
-  FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(number), opt);
+  const FoldRows rows = fold_rows(ex, fold);
+  SearchInput si;
+  si.cfg = &ex.cfg;
+  si.values = &rows.values();
+  si.dim = ex.table.dim;
+  si.labels = &ex.y;
+  si.n_classes = static_cast<int>(ex.labels.size());
+  si.items = &ex.table.items;
+  si.copy_source = &ex.copy_source;
+  si.by_speaker = ex.by_speaker;
+  const SearchResult search = search_fold(si, fold);
+  const TrainConfig& tc = search.config.train;
+  if (!ex.cfg.train.search.empty()) {
+    spdlog::info("fold {}: search chose {} (inner UAR {:.4f} over {} inner folds, {} points)", number,
+                 search.chosen.dump(), search.inner_uar, search.inner_folds, search.grid.size());
+  }
+  FoldOptions fo = model_dir_options(dir, "fold " + std::to_string(number), opt, tc.model.architecture);
   data::Fold trained = fold;
   Selection selection;
-  const bool refit = ex.cfg.train.refit && !fold.validation.empty();
+  const bool refit = tc.refit && !fold.validation.empty() && !is_classic(tc.model.architecture);
   if (refit) {
-    selection = select_epochs(ex, fold, dir + "/selection", opt);
+    selection = select_epochs(ex, fold, dir + "/selection", opt, rows, tc);
     trained.train.insert(trained.train.end(), fold.validation.begin(), fold.validation.end());
     std::sort(trained.train.begin(), trained.train.end());
     trained.validation.clear();
@@ -284,8 +338,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   }
   trained = with_training_copies(ex, trained);
   write_copy_list(ex, trained, dir);
-  FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), trained,
-                            ex.cfg.train, fo);
+  FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), trained, tc, fo);
   if (refit) {
     r.best_epoch = selection.best_epoch;
     r.best_validation = selection.best_validation;
@@ -306,7 +359,14 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   fm["n_train"] = trained.train.size() - copies;
   fm["n_train_copies"] = copies;
   fm["n_validation"] = fold.validation.size();
-  write_model_files(ex, dir, r);
+  fm["architecture"] = tc.model.architecture;
+  fm["normalize"] = ex.speaker_norm ? "speaker" : "global";
+  if (ex.speaker_norm) fm["normalization_note"] = eval::kSpeakerNormalisedNote;
+  if (!ex.cfg.train.search.empty()) {
+    fm["search"] = {{"chosen", search.chosen}, {"inner_uar", search.inner_uar}, {"inner_folds", search.inner_folds},
+                    {"grouped_by_speaker", ex.by_speaker}, {"grid", search.grid}};
+  }
+  write_model_files(ex, dir, r, tc, &rows.norm);
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r,
                                                                             ex.labels, ex.table.metadata_columns));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
@@ -317,7 +377,8 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
 
 // One model on every item, for deployment. Without a validation part there is no early stopping:
 // it trains for the median of the folds' best epochs (the configured epochs when no fold ran).
-std::string train_final(const Experiment& ex, const std::vector<int>& best_epochs, const RunOptions& opt) {
+std::string train_final(const Experiment& ex, const std::vector<int>& best_epochs, const nlohmann::json& chosen,
+                        const RunOptions& opt) {
   std::vector<int> e = best_epochs;
   int epochs = ex.cfg.train.epochs;
   if (!e.empty()) {
@@ -334,14 +395,36 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
     return dir;
   }
   fs::create_directories(dir);
-  spdlog::info("final model: {} items, {} epochs", all.train.size(), epochs);
-  FoldOptions fo = model_dir_options(dir, "final model", opt);
+  const config::Config cfg = config::with_point(ex.cfg, chosen);
+  const TrainConfig& tc = cfg.train;
+  spdlog::info("final model: {} items, {}{}", all.train.size(),
+               is_classic(tc.model.architecture) ? "" : std::to_string(epochs) + " epochs",
+               chosen.empty() ? "" : ", the point most folds chose: " + chosen.dump());
+  FoldOptions fo = model_dir_options(dir, "final model", opt, tc.model.architecture);
   fo.epochs_override = epochs;
   write_copy_list(ex, all, dir);
-  const FoldResult r = train_fold(ex.values, ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all,
-                                  ex.cfg.train, fo);
-  write_model_files(ex, dir, r);  // model.json last: marks the final model finished
+  data::Fold items_only = all;
+  items_only.train.erase(std::remove_if(items_only.train.begin(), items_only.train.end(),
+                                        [&](std::size_t i) { return i >= ex.table.items.size(); }),
+                         items_only.train.end());
+  const FoldRows rows = fold_rows(ex, items_only);
+  const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all, tc, fo);
+  write_model_files(ex, dir, r, tc, &rows.norm);  // model.json last: marks the final model finished
   return dir;
+}
+
+// The search point most folds chose (the earliest-listed fold's on ties); {} without a search.
+nlohmann::json most_chosen(const std::vector<nlohmann::json>& points) {
+  nlohmann::json best = nlohmann::json::object();
+  std::size_t best_count = 0;
+  for (const auto& p : points) {
+    const auto c = static_cast<std::size_t>(std::count(points.begin(), points.end(), p));
+    if (c > best_count) {
+      best_count = c;
+      best = p;
+    }
+  }
+  return best;
 }
 
 }  // namespace
@@ -353,6 +436,8 @@ std::string run_directory(const config::Config& cfg) {
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   config::validate(cfg, "config");
+  check_model_settings(cfg.train);
+  for (const auto& point : config::search_points(cfg.train)) check_model_settings(config::with_point(cfg, point).train);
   Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
 
   ex.table = load_features(cfg, *ex.set, opt.progress);
@@ -369,6 +454,17 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   }
 
   ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
+  // A classic model has no epochs to choose: what the protocol set aside for validation trains.
+  // A search may pick any architecture, so this follows the configured one only without a search.
+  if (is_classic(cfg.train.model.architecture) && cfg.train.search.empty()) {
+    for (auto& f : ex.folds) {
+      f.train.insert(f.train.end(), f.validation.begin(), f.validation.end());
+      std::sort(f.train.begin(), f.train.end());
+      f.validation.clear();
+    }
+  }
+  ex.speaker_norm = cfg.features.normalize == "speaker";
+  for (const auto& it : ex.table.items) ex.speakers.push_back(it.speaker);
   ex.by_speaker = cfg.protocol.name == "speaker_kfold" ||
                   (cfg.protocol.name == "holdout" && !cfg.protocol.holdout_test_speakers.empty());
   for (const auto& f : ex.folds) {
@@ -413,13 +509,17 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
 
   // The aggregate is always rebuilt from the files, so kept and new folds count alike.
   std::vector<int> best_epochs;
+  std::vector<nlohmann::json> chosen_points;
   bool any_finished = false;
   for (int k = 1; k <= n_folds; ++k) any_finished = any_finished || fold_finished(ex.run_dir, k);
   if (any_finished) {
     eval::EvaluationInput in = eval::read_run(ex.run_dir);
     in.header["protocol"] = cfg.protocol.name;
     in.header["folds_total"] = n_folds;
-    for (const auto& fm : in.fold_metrics) best_epochs.push_back(fm.value("best_epoch", 0));
+    for (const auto& fm : in.fold_metrics) {
+      best_epochs.push_back(fm.value("best_epoch", 0));
+      if (fm.contains("search")) chosen_points.push_back(fm["search"]["chosen"]);
+    }
     summary.folds_finished = static_cast<int>(in.per_fold.size());
     summary.complete = summary.folds_finished == n_folds;
     if (summary.complete && opt.aggregate) {
@@ -429,7 +529,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
                          {"pooled", eval::to_json(eval::table_metrics(in.predictions))}};
     }
   }
-  if (opt.final_model) summary.final_dir = train_final(ex, best_epochs, opt);
+  if (opt.final_model) summary.final_dir = train_final(ex, best_epochs, most_chosen(chosen_points), opt);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }

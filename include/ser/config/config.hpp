@@ -21,6 +21,9 @@ struct FeatureConfig {
   // Train on the store already in `out` (written by `ser extract`) without reading any audio:
   // e.g. on a GPU node that has the features but not the corpus.
   bool from_store = false;
+  // global: one scaler fitted on the training rows. speaker: each speaker standardised by its
+  // own statistics first (features/speaker_norm.hpp); transductive for test speakers.
+  std::string normalize = "global";
 };
 
 // Training-time augmentation: every recipe (augment.hpp's grammar) makes `copies` copies of each
@@ -55,5 +58,14 @@ void apply_override(nlohmann::json& doc, const std::string& assignment);
 // Checks the combination of settings (dataset known, root or manifest given, ...).
 void validate(const Config& cfg, const std::string& origin);
 nlohmann::json to_json(const Config& cfg);
+
+// Sets "dotted.key" in a JSON document to value (creating objects on the way).
+void apply_value(nlohmann::json& doc, const std::string& key, const nlohmann::json& value);
+// The points of train.search, the cartesian product of its lists in key order; one empty point
+// when there is no search.
+std::vector<nlohmann::json> search_points(const train::TrainConfig& cfg);
+// `base` with one search point's values set (and no search), re-parsed so every value is
+// checked; throws ser::Error (config) naming the point.
+Config with_point(const Config& base, const nlohmann::json& point);
 
 }  // namespace ser::config

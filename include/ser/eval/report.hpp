@@ -19,7 +19,16 @@ struct ReportInput {
   nlohmann::json analysis;            // analysis_json(), may be null
   std::vector<GateResult> gates;      // empty when no gate was asked for
   std::vector<std::string> plots;     // SVG file names beside report.md, linked at the end
+  // How the numbers were made (features, normalisation, model); a speaker-normalised run says
+  // that it used test speakers' unlabeled features.
+  std::string setup;
+  nlohmann::json selection;           // per fold: {"fold": K, "chosen": {...}, "inner_uar": x}; null: no search
 };
+
+// The setup line of a run or model: "features functionals, speaker-normalised (uses test
+// speakers' unlabeled features), model svm". Empty when nothing is known.
+std::string setup_line(const nlohmann::json& header);
+inline constexpr const char* kSpeakerNormalisedNote = "speaker-normalised (uses test speakers' unlabeled features)";
 
 // Markdown: headline table (accuracy, UAR, macro-F1: mean ± std over folds when there are folds,
 // and pooled), gates with pass/fail, the confusion matrix as a table (counts, with the row

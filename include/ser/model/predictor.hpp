@@ -1,19 +1,22 @@
 #pragma once
 // A trained model applied to new feature vectors. Loads what `ser train` writes: a model
-// directory (model.pt + model.json with feature set, labels and scaler) or a whole run directory,
-// whose fold models form an ensemble that averages their probabilities. Torch stays inside the
-// implementation, so callers compile without LibTorch headers.
+// directory (model.json, the card with feature set, labels, scaler and architecture, beside the
+// weights: model.pt for torch models, classifier.json for classic ones) or a whole run
+// directory, whose fold models form an ensemble that averages their probabilities. LibTorch is
+// loaded only when a member is a torch model, so classic models predict without it.
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "ser/model/scoring.hpp"
 
 namespace ser::model {
 
 class Predictor {
  public:
-  // `path`: a model directory, its model.pt or model.json, or a run directory (every
-  // fold-K/model.pt; members must agree on feature set, settings and labels). Throws ser::Error
-  // (input) naming the file that is missing or inconsistent.
+  // `path`: a model directory, its model.pt / classifier.json / model.json, or a run directory
+  // (every fold-K/; members must agree on feature set, settings, labels and normalisation).
+  // Throws ser::Error (input) naming the file that is missing or inconsistent.
   static Predictor load(const std::string& path, const std::string& device = "cpu");
 
   const std::string& feature_set() const;
@@ -21,11 +24,20 @@ class Predictor {
   std::size_t dim() const;
   const std::vector<std::string>& labels() const;
   std::size_t members() const;                    // 1 for a single model
-  const std::vector<std::string>& sources() const;  // the model.pt files, in order
+  const std::vector<std::string>& sources() const;  // the weight files, in order
+  const std::string& architecture() const;        // of the first member
+  // "global" or "speaker": with "speaker", predict() standardises each speaker group by its own
+  // statistics first (features::normalize_groups) and needs a group per row.
+  const std::string& normalize() const;
+  bool speaker_normalized() const { return normalize() == "speaker"; }
 
-  // rows: n x dim raw (unscaled) features, row-major. Each member standardises with its own
-  // scaler; returns n x labels().size() probabilities, the members' softmax averaged.
-  std::vector<std::vector<double>> predict(const std::vector<float>& rows, std::size_t n) const;
+  // rows: n x dim raw (unscaled) features, row-major. groups: one speaker name per row (required
+  // for speaker-normalised models, ignored otherwise). Each member standardises with its own
+  // scaler; returns n x labels().size() probabilities, the members' averaged. Groups of fewer
+  // than 10 rows are listed in small_groups when given.
+  std::vector<std::vector<double>> predict(const std::vector<float>& rows, std::size_t n,
+                                           const std::vector<std::string>& groups = {},
+                                           std::vector<std::string>* small_groups = nullptr) const;
 
   Predictor(Predictor&&) noexcept;
   Predictor& operator=(Predictor&&) noexcept;
@@ -36,5 +48,8 @@ class Predictor {
   explicit Predictor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// A classic model file (classifier.json) behind ScoringModel; torch-free.
+std::unique_ptr<ScoringModel> load_classic_scoring_model(const std::string& path);
 
 }  // namespace ser::model

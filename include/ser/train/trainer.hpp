@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ser/data/protocols.hpp"
 #include "ser/features/scaler.hpp"
 
@@ -33,12 +35,28 @@ struct ScheduleConfig {
 };
 
 struct ModelSettings {  // mirrors model::ModelConfig without pulling in torch
-  std::string architecture = "model_a";
+  std::string architecture = "model_a";  // model_a | mlp (LibTorch) | svm | logreg (classic)
   double dropout_block1 = 0.1, dropout_mid = 0.2, dropout_head = 0.2;
   bool bn_conv1 = true, bn_block1 = true, bn_conv5 = true, bn_head = true;
   double bn_momentum = 0.99;  // Keras convention
   int mlp_hidden = 300;
+  // svm (libsvm, = scikit-learn SVC): kernel rbf | linear; gamma <= 0 is sklearn's "scale",
+  // 1 / (dim * var(training matrix)); probability: Platt-scaled probabilities for ensembles.
+  std::string svm_kernel = "rbf";
+  double svm_c = 1.0;
+  double svm_gamma = 0.0;
+  bool svm_probability = true;
+  // logreg: L2 logistic regression, ovr (liblinear, = sklearn solver="liblinear") or
+  // multinomial (softmax, L-BFGS, = sklearn's lbfgs).
+  std::string logreg_multi_class = "ovr";
+  double logreg_c = 1.0;
+  int logreg_max_iter = 1000;
 };
+
+// Architectures trained without LibTorch.
+bool is_classic(const std::string& architecture);
+// The weights file a model directory holds: model.pt (torch) or classifier.json (classic).
+std::string weights_file(const std::string& architecture);
 
 struct TrainConfig {
   ModelSettings model;
@@ -58,7 +76,16 @@ struct TrainConfig {
   // After the validation run picks the best epoch E, train again from the same initialisation on
   // the whole training part (training + validation) for E epochs; that model predicts the test part.
   bool refit = false;
+  // Model selection without the test part: {"model.svm_c": [1, 10], "train.optimizer.lr": [...]}
+  // (any model.* or train.* key), every point of the grid scored by inner cross-validation on
+  // the training part only, grouped by speaker in speaker protocols; best by inner UAR.
+  nlohmann::json search = nlohmann::json::object();
+  int search_folds = 5;
 };
+
+// Checks a classic model's settings (kernel, C, ...) before any work; throws a config error
+// naming the model.* key. Torch settings are checked when the model is built.
+void check_model_settings(const TrainConfig& cfg);
 
 struct EpochRecord {
   int epoch;
@@ -90,6 +117,8 @@ struct FoldOptions {
 
 // rows: row-major N x dim features; labels: class index per row (0..n_classes-1). Validation
 // rows drive early stopping and checkpoint choice; test rows are touched once, by the final model.
+// Classic architectures fit on the training part (validation unused) in this process; torch ones
+// run in the LibTorch backend (model/torch_backend.hpp), loaded on first use.
 FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels, int n_classes,
                       const data::Fold& fold, const TrainConfig& cfg, const FoldOptions& options);
 inline FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels,
@@ -101,7 +130,7 @@ inline FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, co
 }
 
 // Resolves "auto" to what this build and machine offer; throws a config error for "cuda" without
-// a usable GPU, naming the key `train.device`.
-std::string resolve_device(const std::string& requested);
+// a usable GPU, naming the key `train.device`. Classic architectures always run on "cpu".
+std::string resolve_device(const std::string& requested, const std::string& architecture = "model_a");
 
 }  // namespace ser::train

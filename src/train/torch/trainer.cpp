@@ -12,6 +12,7 @@
 #include "ser/model/models.hpp"
 #include "ser/model/runtime.hpp"
 #include "checkpoint.hpp"
+#include "../../model/torch/torch_internal.hpp"
 
 namespace ser::train {
 
@@ -151,7 +152,7 @@ double monitored(const std::string& monitor, const Evaluation& val) {
 
 }  // namespace
 
-std::string resolve_device(const std::string& requested) {
+std::string resolve_torch_device(const std::string& requested) {
   if (requested == "cpu") return "cpu";
   if (requested == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
   if (requested == "cuda") {
@@ -161,8 +162,8 @@ std::string resolve_device(const std::string& requested) {
   fail_config("train.device", "unknown device '" + requested + "' (known: auto, cpu, cuda)");
 }
 
-FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels, int n_classes,
-                      const data::Fold& fold, const TrainConfig& cfg, const FoldOptions& options) {
+FoldResult train_fold_torch(const std::vector<float>& rows, std::size_t dim, const std::vector<int>& labels,
+                            int n_classes, const data::Fold& fold, const TrainConfig& cfg, const FoldOptions& options) {
   const std::string where = "fold " + std::to_string(fold.index + 1);
   if (dim == 0 || rows.size() != labels.size() * dim) fail_runtime(where, "feature rows and labels disagree");
   if (fold.train.empty()) fail_runtime(where, "empty training part");
@@ -178,7 +179,7 @@ FoldResult train_fold(const std::vector<float>& rows, std::size_t dim, const std
   scheduled_lr(cfg, 1, 1.0);
 
   FoldResult result;
-  result.device = resolve_device(cfg.device);
+  result.device = resolve_torch_device(cfg.device);
   const torch::Device device(result.device == "cuda" ? torch::kCUDA : torch::kCPU);
   model::CpuRuntimeOptions runtime;
   runtime.intra_op_threads = std::max(0, cfg.threads);
