@@ -76,19 +76,45 @@ Matrix delta(const Matrix& X, int width) {
   if (width < 3 || width % 2 == 0) throw std::invalid_argument("delta: width must be odd and >= 3");
   const Eigen::Index T = X.cols(), half = width / 2;
   if (T < width) throw std::invalid_argument("delta: fewer frames than the window width");
-  double norm = 0;
-  for (int k = -static_cast<int>(half); k <= half; ++k) norm += static_cast<double>(k) * k;
+  // Correlation weights w[half + k] for offsets k = -half..half. For width 9 (librosa's default)
+  // they are SciPy's own savgol_coeffs(9, 1, deriv=1), reversed: a least-squares solution whose
+  // last bits (and the -3.5e-18 centre) differ from the exact k / 60. SciPy's correlate1d
+  // sees them as antisymmetric and sums (x[t+j] - x[t-j]) * w[j] from the outermost tap in; both
+  // the weights and that order decide the float32 rounding of a delta, and the mean of a delta
+  // over a file cancels down to where those roundings show.
+  static const double kSavgol9[9] = {-0.06666666666666668,  -0.05000000000000002, -0.033333333333333354,
+                                     -0.016666666666666673, -3.469446951953614e-18, 0.016666666666666666,
+                                     0.03333333333333334,   0.05000000000000002,  0.06666666666666667};
+  std::vector<double> w(static_cast<std::size_t>(width));
+  if (width == 9) {
+    std::copy(kSavgol9, kSavgol9 + 9, w.begin());
+  } else {
+    double norm = 0;
+    for (Eigen::Index k = -half; k <= half; ++k) norm += static_cast<double>(k) * static_cast<double>(k);
+    for (Eigen::Index k = -half; k <= half; ++k) w[static_cast<std::size_t>(k + half)] = static_cast<double>(k) / norm;
+  }
+  const double* wc = w.data() + half;  // wc[k], k = -half..half
   Matrix out(X.rows(), T);
   for (Eigen::Index r = 0; r < X.rows(); ++r) {
     auto slope_at = [&](Eigen::Index c) {
-      double acc = 0;
-      for (Eigen::Index k = -half; k <= half; ++k) acc += static_cast<double>(k) * static_cast<double>(X(r, c + k));
-      return acc / norm;
+      double acc = static_cast<double>(X(r, c)) * wc[0];
+      for (Eigen::Index j = -half; j < 0; ++j) {
+        acc += (static_cast<double>(X(r, c + j)) - static_cast<double>(X(r, c - j))) * wc[j];
+      }
+      return acc;
     };
     for (Eigen::Index t = half; t < T - half; ++t) out(r, t) = static_cast<float>(slope_at(t));
     // mode="interp": the first/last half frames take the slope of the line fitted to the
-    // first/last `width` frames.
-    const float first = static_cast<float>(slope_at(half)), last = static_cast<float>(slope_at(T - 1 - half));
+    // first/last `width` frames (least squares: sum k x / sum k^2, exact for a line).
+    auto fitted_slope = [&](Eigen::Index c) {
+      double num = 0, den = 0;
+      for (Eigen::Index k = -half; k <= half; ++k) {
+        num += static_cast<double>(k) * static_cast<double>(X(r, c + k));
+        den += static_cast<double>(k) * static_cast<double>(k);
+      }
+      return static_cast<float>(num / den);
+    };
+    const float first = fitted_slope(half), last = fitted_slope(T - 1 - half);
     for (Eigen::Index t = 0; t < half; ++t) {
       out(r, t) = first;
       out(r, T - 1 - t) = last;

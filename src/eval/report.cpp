@@ -280,7 +280,9 @@ std::string report_markdown(const ReportInput& in) {
 
 std::string terminal_table(const ReportInput& in) {
   const Metrics& m = in.pooled;
-  std::string out = one_line(in.title) + "\n\n";
+  std::string out = one_line(in.title) + "\n";
+  if (!in.setup.empty()) out += one_line(in.setup) + "\n";
+  out += "\n";
 
   const bool folds = has_summary(in);
   std::vector<std::vector<std::string>> headline;

@@ -238,7 +238,7 @@ std::vector<Block> functionals_blocks() {
 std::string Functionals::settings_fingerprint() const {
   return "functionals;sr=22050;soxr_hq;n_fft=2048;hop=512;hann;center=zeros;n_mfcc=40;delta=9,interp;"
          "logmel=64;chroma=12;contrast=fmin200,6,q0.02;rms;zcr=edge;centroid;bandwidth;rolloff=0.85;"
-         "flatness=1e-10;yin=60-600,thr0.1;voiced=0.1max_rms;stats=mean,std,p10,p90,slope,mad;rev=1";
+         "flatness=1e-10;yin=60-600,thr0.1;voiced=0.1max_rms;stats=mean,std,p10,p90,slope,mad;rev=2";
 }
 
 std::vector<float> Functionals::compute(const audio::Signal& signal) const {

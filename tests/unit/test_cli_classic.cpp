@@ -71,6 +71,8 @@ TEST_F(ClassicCli, TrainsAndPredictsWithoutLibTorch) {
   // The commands that never need torch work without it; a torch model says what is missing.
   EXPECT_EQ(run_cli("--help").code, 0);
   EXPECT_EQ(run_cli("info").code, 0);
+  const auto aug = run_cli("augment --input " + p("clips/low0.wav") + " --out " + p("aug") + " --ops speed=0.9");
+  EXPECT_EQ(aug.code, 0) << aug.out;
   const auto mlp = run_cli("train --config " + config("mlp", R"({"architecture": "mlp"})", R"(, "train": {"epochs": 2})") +
                            " --no-progress --jobs 1");
   EXPECT_EQ(mlp.code, 1) << mlp.out;
