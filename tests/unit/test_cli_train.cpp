@@ -222,3 +222,20 @@ TEST_F(TrainCli, BadProtocolsAndCorporaGiveOneLineErrors) {
 }
 
 }  // namespace
+
+// train.search works for torch models too: each point trains on inner folds of the training part
+// (with their own validation for early stopping) and the chosen learning rate is recorded.
+TEST_F(TrainCli, SearchPicksATorchModelsHyperParametersPerFold) {
+  const auto r = run_cli("train --config " + config("tsearch") +
+                         " --set 'train.search={\"train.optimizer.lr\": [0.00001, 0.01], \"model.mlp_hidden\": [16]}'"
+                         " --set train.search_folds=2 --no-progress --jobs 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (int k = 1; k <= 3; ++k) {
+    const auto fm = json_of("runs/tsearch/fold-" + std::to_string(k) + "/metrics.json");
+    ASSERT_TRUE(fm.contains("search")) << k;
+    EXPECT_EQ(fm["search"]["grid"].size(), 2u);
+    EXPECT_EQ(fm["search"]["inner_folds"], 2);
+    EXPECT_EQ(fm["search"]["chosen"]["model.mlp_hidden"], 16);
+  }
+  EXPECT_NE(read_text(p("runs/tsearch/report.md")).find("train.optimizer.lr"), std::string::npos);
+}

@@ -1,0 +1,60 @@
+#pragma once
+// The state of one `ser train` run shared by the run's parts (private to src/train): the corpus
+// features, folds, training-time copies and the per-fold rows the models see.
+#include <string>
+#include <vector>
+
+#include "ser/augment/augment.hpp"
+#include "ser/config/config.hpp"
+#include "ser/data/protocols.hpp"
+#include "ser/features/augmented.hpp"
+#include "ser/features/extract.hpp"
+#include "ser/features/registry.hpp"
+#include "ser/features/speaker_norm.hpp"
+
+namespace ser::train::detail {
+
+struct Experiment {
+  const config::Config& cfg;
+  std::unique_ptr<features::FeatureSet> set;
+  features::FeatureTable table;
+  std::vector<std::string> labels;
+  std::vector<int> y;  // per row of `values`: the items, then the copies
+  std::vector<data::Fold> folds;
+  std::string run_dir;
+  bool by_speaker = false;
+  // Training-time augmentation: rows past the items are copies; copy j was made from item
+  // copy_source[j] with recipes[copy_rows[j].recipe].
+  std::vector<float> values;
+  std::vector<augment::Recipe> recipes;
+  std::vector<features::CopyRow> copy_rows;
+  std::vector<std::size_t> copy_source;
+  std::vector<std::string> speakers;  // per item, for speaker normalisation
+  bool speaker_norm = false;
+};
+
+// The rows a fold's models see: as extracted, or each speaker standardised (speaker_norm.hpp)
+// with statistics that never read a test label and never let a test row touch a training row.
+struct FoldRows {
+  const std::vector<float>* extracted = nullptr;
+  bool normalized = false;
+  features::FoldNormalization norm;
+  const std::vector<float>& values() const { return normalized ? norm.values : *extracted; }
+};
+
+FoldRows fold_rows(const Experiment& ex, const data::Fold& fold);
+
+// A manifest written by `ser augment --with-originals` names each row's `source`: warns when test
+// items share one with training items (copies made before the split).
+void warn_about_shared_sources(const Experiment& ex);
+// Items whose copies the folds about to train will use (training parts, validation for refit,
+// every item for the final model).
+std::vector<std::size_t> copy_sources(const Experiment& ex, const std::vector<int>& folds, bool final_model);
+void add_copies(Experiment& ex, const std::vector<std::size_t>& sources);
+// The fold as trained: its training part plus the copies of its training items, checked against
+// leakage rule 2 independently of how it was built.
+data::Fold with_training_copies(const Experiment& ex, const data::Fold& fold);
+// fold-K/augmented.csv: the copies a model trained on, for audits.
+void write_copy_list(const Experiment& ex, const data::Fold& trained, const std::string& dir);
+
+}  // namespace ser::train::detail
