@@ -53,8 +53,8 @@ fi
 
 for arch in mlp model_a; do
   [[ $what == "$arch" || $what == all ]] || continue
-  for corpus in ravdess emodb; do
-    for set in issa193 functionals; do
+  for set in issa193 functionals; do
+    for corpus in emodb ravdess; do
       for norm in global speaker; do
         run "$corpus-$set-$norm-$arch" "configs/$corpus-model-a.json" --set "features.set=$set" \
           --set "features.out=runs/features/$corpus-$set" --set "features.normalize=$norm" --set "model.architecture=$arch"

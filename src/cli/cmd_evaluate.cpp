@@ -187,6 +187,7 @@ int run_evaluate(const EvaluateArgs& a) {
     const auto& pooled = result.report.pooled;
     std::printf("%s: accuracy %.4f, UAR %.4f, macro-F1 %.4f over %d item(s)\n", in.title.c_str(), pooled.accuracy,
                 pooled.balanced_accuracy, pooled.macro_f1, pooled.n);
+    if (!result.report.setup.empty()) std::printf("  %s\n", result.report.setup.c_str());
   }
   for (const auto& g : result.gates) {
     std::printf("gate %s: %s (%.4f)\n", g.passed ? "passed" : "FAILED", g.gate.c_str(), g.value);

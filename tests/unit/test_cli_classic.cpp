@@ -127,9 +127,14 @@ TEST_F(ClassicCli, SpeakerNormalisedRunsSayItAndPredictionNeedsASpeaker) {
   const auto alone = run_cli("predict --model " + p("runs/sn") + " --speaker spk9 " + p("clips/low0.wav"));
   EXPECT_NE(alone.code, 0) << alone.out;
   EXPECT_NE(alone.out.find("at least 2"), std::string::npos) << alone.out;
-  // A manifest's speaker column groups the files.
+  // A manifest's speaker column groups the files; so does a corpus in evaluate --model.
   const auto man = run_cli("predict --model " + p("runs/sn") + " --format csv " + p("m.csv"));
   EXPECT_EQ(man.code, 0) << man.out;
+  const auto ev = run_cli("evaluate --model " + p("runs/sn") + " --dataset manifest --manifest " + p("m.csv") + " --out " +
+                          p("ev") + " --no-progress");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  EXPECT_EQ(json_of("ev/metrics.json")["normalization_note"], note);
+  EXPECT_NE(ev.out.find(note), std::string::npos) << ev.out;
 }
 
 TEST_F(ClassicCli, ConfigMistakesAreOneLineErrors) {
