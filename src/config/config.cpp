@@ -59,7 +59,7 @@ const std::map<std::string, Kind>& schema() {
         const json& v = it.value();
         if (key == "label_map") {  // user-chosen keys: not part of the schema
           out[key] = Kind::StringMap;
-        } else if (key == "train.search") {  // config keys -> lists of values, checked by check_search
+        } else if (key == "train.search") {  // grid(s) of config keys -> values, checked by check_search
           out[key] = Kind::Grid;
         } else if (v.is_object()) {
           out[key] = Kind::Object;
@@ -134,14 +134,14 @@ void check_keys(const json& obj, const std::string& prefix, const std::string& o
         ok = v.is_object() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
         break;
       case Kind::Grid:
-        ok = v.is_object();
+        ok = v.is_object() || (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& g) { return g.is_object(); }));
         break;
     }
     static const char* names[] = {"a string",          "an integer",
                                   "a number",          "true or false",
                                   "an object",         "a list of strings",
                                   "a list of lists of strings", "an object of strings (\"from\": \"to\")",
-                                  "an object of config keys and lists of values"};
+                                  "an object of config keys and lists of values, or a list of such objects"};
     if (!ok) fail_config(key, std::string("must be ") + names[static_cast<int>(known->second)] + " in " + origin);
     if (known->second == Kind::Object) check_keys(v, key, origin);
   }
@@ -202,36 +202,76 @@ Config parse_config(const json& doc, const std::string& origin) {
 
 namespace {
 
+// Options that belong to another architecture than `architecture` (svm_*, logreg_*), except `keep`.
+static void drop_foreign_options(json& model, const std::string& architecture, const json& keep = json::object()) {
+  for (auto it = model.begin(); it != model.end();) {
+    const std::string& k = it.key();
+    const bool foreign = (k.rfind("svm_", 0) == 0 && architecture != "svm") ||
+                         (k.rfind("logreg_", 0) == 0 && architecture != "logreg");
+    if (foreign && !keep.contains("model." + k)) {
+      it = model.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// A search is one grid (an object of key -> values) or a list of grids, whose points are pooled
+// (scikit-learn's param_grid), so different architectures can be searched with their own options.
+std::vector<json> grids_of(const json& search) {
+  if (search.is_array()) return {search.begin(), search.end()};
+  return {search};
+}
+
 void check_search(const json& doc, const Config& cfg, const std::string& origin) {
-  const json& grid = cfg.train.search;
   if (cfg.train.search_folds < 2) fail_config("train.search_folds", "must be >= 2 in " + origin);
-  for (auto it = grid.begin(); it != grid.end(); ++it) {
-    const std::string& key = it.key();
-    const std::string where = "train.search." + key;
-    if (key.rfind("model.", 0) != 0 && key.rfind("train.", 0) != 0) {
-      fail_config(where, "only model.* and train.* keys can be searched in " + origin);
-    }
-    if (key == "train.search" || key == "train.search_folds" || key == "train.seed") {
-      fail_config(where, "cannot be searched in " + origin);
-    }
-    const auto known = schema().find(key);
-    if (known == schema().end()) fail_config(where, "unknown config key in " + origin + suggestion(key));
-    if (known->second == Kind::Object) fail_config(where, "is a section; search its keys in " + origin);
-    if (!it.value().is_array()) fail_config(where, "must be a list of values in " + origin);
-    if (it.value().empty()) fail_config(where, "empty grid: give at least one value in " + origin);
-    for (const json& value : it.value()) {
-      json trial = doc;
-      trial["train"].erase("search");
-      apply_value(trial, key, value);
-      try {
-        check_keys(trial, "", origin);
-      } catch (const Error& e) {
-        fail_config(where, "value " + value.dump() + " " + std::string(e.what()).substr(e.subject().size() + 2));
+  const json& search = cfg.train.search;
+  if (search.is_array() && search.empty()) fail_config("train.search", "empty list of grids in " + origin);
+  const std::vector<json> grids = grids_of(search);
+  for (std::size_t g = 0; g < grids.size(); ++g) {
+    const std::string prefix = search.is_array() ? "train.search[" + std::to_string(g) + "]." : "train.search.";
+    if (!grids[g].is_object()) fail_config(prefix.substr(0, prefix.size() - 1), "must be an object of config keys and lists of values in " + origin);
+    if (search.is_array() && grids[g].empty()) fail_config(prefix.substr(0, prefix.size() - 1), "empty grid in " + origin);
+    for (auto it = grids[g].begin(); it != grids[g].end(); ++it) {
+      const std::string& key = it.key();
+      const std::string where = prefix + key;
+      if (key.rfind("model.", 0) != 0 && key.rfind("train.", 0) != 0) {
+        fail_config(where, "only model.* and train.* keys can be searched in " + origin);
       }
-      const std::string arch = trial.contains("model") ? trial["model"].value("architecture", cfg.train.model.architecture)
-                                                       : cfg.train.model.architecture;
-      check_model_options(trial.contains("model") ? trial["model"] : json::object(), arch, "train.search.model.", origin);
+      if (key == "train.search" || key == "train.search_folds" || key == "train.seed") {
+        fail_config(where, "cannot be searched in " + origin);
+      }
+      const auto known = schema().find(key);
+      if (known == schema().end()) fail_config(where, "unknown config key in " + origin + suggestion(key));
+      if (known->second == Kind::Object) fail_config(where, "is a section; search its keys in " + origin);
+      if (!it.value().is_array()) fail_config(where, "must be a list of values in " + origin);
+      if (it.value().empty()) fail_config(where, "empty grid: give at least one value in " + origin);
+      for (const json& value : it.value()) {  // each value of the type its key takes
+        json trial = doc;
+        trial["train"].erase("search");
+        apply_value(trial, key, value);
+        try {
+          check_keys(trial, "", origin);
+        } catch (const Error& e) {
+          fail_config(where, "value " + value.dump() + " " + std::string(e.what()).substr(e.subject().size() + 2));
+        }
+      }
     }
+  }
+  // Each point as a whole: its model options must belong to its architecture.
+  for (const json& point : search_points(cfg.train)) {
+    json model = doc.contains("model") ? doc["model"] : json::object();
+    std::string arch = model.value("architecture", cfg.train.model.architecture);
+    if (point.contains("model.architecture") && point["model.architecture"].is_string()) {
+      arch = point["model.architecture"].get<std::string>();
+    }
+    json model_point = json::object();
+    for (auto it = point.begin(); it != point.end(); ++it) {
+      if (it.key().rfind("model.", 0) == 0) model_point[it.key().substr(6)] = it.value();
+    }
+    drop_foreign_options(model, arch);
+    model.merge_patch(model_point);
+    check_model_options(model, arch, "train.search.model.", origin);
   }
 }
 
@@ -254,33 +294,23 @@ void apply_value(json& doc, const std::string& key, const json& value) {
 }
 
 std::vector<json> search_points(const train::TrainConfig& cfg) {
-  std::vector<json> points = {json::object()};
-  for (auto it = cfg.search.begin(); it != cfg.search.end(); ++it) {
-    std::vector<json> next;
-    for (const json& p : points) {
-      for (const json& v : it.value()) {
-        json q = p;
-        q[it.key()] = v;
-        next.push_back(std::move(q));
+  std::vector<json> all;
+  for (const json& grid : grids_of(cfg.search)) {
+    std::vector<json> points = {json::object()};
+    for (auto it = grid.begin(); it != grid.end(); ++it) {
+      std::vector<json> next;
+      for (const json& p : points) {
+        for (const json& v : it.value()) {
+          json q = p;
+          q[it.key()] = v;
+          next.push_back(std::move(q));
+        }
       }
+      points = std::move(next);
     }
-    points = std::move(next);
+    all.insert(all.end(), points.begin(), points.end());
   }
-  return points;
-}
-
-// Options that belong to another architecture than `architecture` (svm_*, logreg_*), except `keep`.
-static void drop_foreign_options(json& model, const std::string& architecture, const json& keep = json::object()) {
-  for (auto it = model.begin(); it != model.end();) {
-    const std::string& k = it.key();
-    const bool foreign = (k.rfind("svm_", 0) == 0 && architecture != "svm") ||
-                         (k.rfind("logreg_", 0) == 0 && architecture != "logreg");
-    if (foreign && !keep.contains("model." + k)) {
-      it = model.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  return all;
 }
 
 Config with_point(const Config& base, const json& point) {

@@ -141,6 +141,27 @@ TEST(Search, GridIsTheCartesianProductInKeyOrder) {
   EXPECT_EQ(config::with_point(cfg, points[3]).train.model.svm_kernel, "linear");
 }
 
+TEST(Search, AListOfGridsPoolsTheirPointsAcrossArchitectures) {
+  const Data d = make_data();
+  const auto cfg = parse({{"train",
+                           {{"search", json::array({json{{"model.logreg_c", {1e-6, 1.0}}},
+                                                    json{{"model.architecture", {"svm"}}, {"model.svm_c", {0.1, 10}}}})},
+                            {"search_folds", 3}}}});
+  const auto points = config::search_points(cfg.train);
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[2], (json{{"model.architecture", "svm"}, {"model.svm_c", 0.1}}));
+  const auto r = train::search_fold(input(cfg, d, d.values, true), d.outer);
+  EXPECT_EQ(r.grid.size(), 4u);
+  EXPECT_NE(r.chosen, (json{{"model.logreg_c", 1e-6}}));
+  EXPECT_EQ(r.config.train.model.architecture, r.chosen.value("model.architecture", "logreg"));
+  // A point's options must belong to its own architecture.
+  EXPECT_NE(error_of({{"train", {{"search", json::array({json{{"model.architecture", {"svm"}}, {"model.logreg_c", {1}}}})}}}})
+                .find("is an option of logreg"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"search", json::array()}}}}).find("empty list of grids"), std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"search", json::array({json::object()})}}}}).find("empty grid"), std::string::npos);
+}
+
 TEST(SearchConfig, BadGridsAreOneLineConfigErrors) {
   EXPECT_NE(error_of({{"train", {{"search", {{"model.logreg_cc", {1}}}}}}}).find("did you mean 'model.logreg_c'"),
             std::string::npos);

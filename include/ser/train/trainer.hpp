@@ -77,7 +77,8 @@ struct TrainConfig {
   // the whole training part (training + validation) for E epochs; that model predicts the test part.
   bool refit = false;
   // Model selection without the test part: {"model.svm_c": [1, 10], "train.optimizer.lr": [...]}
-  // (any model.* or train.* key), every point of the grid scored by inner cross-validation on
+  // (any model.* or train.* key), or a list of such grids whose points are pooled (e.g. one grid
+  // per architecture), every point scored by inner cross-validation on
   // the training part only, grouped by speaker in speaker protocols; best by inner UAR.
   nlohmann::json search = nlohmann::json::object();
   int search_folds = 5;
