@@ -335,9 +335,13 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   }
 
   ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
-  // A classic model has no epochs to choose: what the protocol set aside for validation trains.
-  // A search may pick any architecture, so this follows the configured one only without a search.
-  if (is_classic(cfg.train.model.architecture) && cfg.train.search.empty()) {
+  // A classic model has no epochs to choose: what the protocol set aside for validation trains
+  // (when every point a search may pick is classic too).
+  bool all_classic = true;
+  for (const auto& point : config::search_points(cfg.train)) {
+    all_classic = all_classic && is_classic(config::with_point(cfg, point).train.model.architecture);
+  }
+  if (all_classic) {
     for (auto& f : ex.folds) {
       f.train.insert(f.train.end(), f.validation.begin(), f.validation.end());
       std::sort(f.train.begin(), f.train.end());

@@ -93,6 +93,7 @@ TEST_F(ClassicCli, SearchChoosesPerFoldAndSaysSo) {
     EXPECT_EQ(fm["search"]["inner_folds"], 3);
     EXPECT_TRUE(fm["search"]["grouped_by_speaker"].get<bool>());
     EXPECT_TRUE(fm["search"]["chosen"].contains("model.svm_c"));
+    EXPECT_EQ(fm["n_validation"], 0) << "every point is classic: the validation part trains";
   }
   const std::string report = read_text(p("runs/svm/report.md"));
   EXPECT_NE(report.find("## Model selection"), std::string::npos) << report;
