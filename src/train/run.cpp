@@ -318,6 +318,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   config::validate(cfg, "config");
   check_model_settings(cfg.train);
+  if (is_classic(cfg.train.model.architecture)) resolve_device(cfg.train.device, cfg.train.model.architecture);
   for (const auto& point : config::search_points(cfg.train)) check_model_settings(config::with_point(cfg, point).train);
   Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
 
