@@ -35,37 +35,29 @@ import warnings
 import numpy as np
 
 
-def load_rows(path):
+def load_array(path, ndmin):
+    """A .npy file, or a CSV with or without a header line."""
     if path.endswith(".npy"):
-        a = np.load(path)
-    else:
-        with open(path) as f:
-            first = f.readline()
-        try:
-            [float(v) for v in first.strip().split(",") if v != ""]
-            skip = 0
-        except ValueError:
-            skip = 1
-        a = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
-    a = np.asarray(a, dtype=np.float64)
+        return np.load(path)
+    with open(path) as f:
+        first = f.readline()
+    try:
+        [float(v) for v in first.strip().split(",") if v != ""]
+        skip = 0
+    except ValueError:
+        skip = 1
+    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=ndmin)
+
+
+def load_rows(path):
+    a = np.asarray(load_array(path, 2), dtype=np.float64)
     if a.ndim != 2:
         sys.exit(f"oracle_classic: {path}: expected a 2-D array, got shape {a.shape}")
     return a
 
 
 def load_labels(path):
-    if path.endswith(".npy"):
-        a = np.load(path)
-    else:
-        with open(path) as f:
-            first = f.readline()
-        try:
-            float(first.strip().split(",")[0])
-            skip = 0
-        except ValueError:
-            skip = 1
-        a = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=1)
-    a = np.asarray(a).reshape(-1)
+    a = np.asarray(load_array(path, 1)).reshape(-1)
     if not np.all(a == np.round(a)):
         sys.exit(f"oracle_classic: {path}: labels must be integers")
     return a.astype(np.int64)
