@@ -34,7 +34,6 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, c
                                        std::vector<std::string>& speakers) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
-    const std::size_t before = files.size();
     if (fs::is_directory(in)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(in)) {
@@ -54,7 +53,6 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, c
       files.push_back(in);  // a missing or unreadable file is reported by the decoder
     }
     speakers.resize(files.size(), speaker);
-    (void)before;
   }
   return files;
 }
