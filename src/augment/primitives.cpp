@@ -25,6 +25,14 @@ void require_positive(double v, const char* what) {
   }
 }
 
+// Outside it an op's output length (and cost) grows without bound: factor 1e-6 asks for a
+// million-fold longer signal.
+void require_rate(double v, const char* what) {
+  if (!(v >= kMinRate && v <= kMaxRate)) {
+    fail_config(what, "must be in [0.25, 4] (got " + std::to_string(v) + ")");
+  }
+}
+
 // librosa.resample(..., res_type="soxr_hq", fix=True); equal rates return the input unchanged.
 std::vector<float> resample_librosa(const std::vector<float>& y, double orig_sr, double target_sr) {
   if (orig_sr == target_sr) return y;
@@ -34,13 +42,13 @@ std::vector<float> resample_librosa(const std::vector<float>& y, double orig_sr,
 }  // namespace
 
 std::vector<float> change_speed(const std::vector<float>& y, int sr, double factor) {
-  require_positive(factor, "speed factor");
+  require_rate(factor, "speed factor");
   if (y.empty()) return {};
   return resample_librosa(y, sr, static_cast<double>(sr) / factor);
 }
 
 std::vector<float> time_stretch(const std::vector<float>& y, double rate) {
-  require_positive(rate, "tempo rate");
+  require_rate(rate, "tempo rate");
   const auto out_len = static_cast<std::size_t>(std::nearbyint(static_cast<double>(y.size()) / rate));
   if (y.empty() || out_len == 0) return std::vector<float>(out_len, 0.0f);
   const dsp::ComplexMatrix D = dsp::stft(y.data(), y.size());
@@ -94,6 +102,9 @@ std::vector<float> time_stretch(const std::vector<float>& y, double rate) {
 std::vector<float> pitch_shift(const std::vector<float>& y, int sr, double n_steps, int bins_per_octave) {
   if (!std::isfinite(n_steps)) fail_config("pitch steps", "must be a finite number of semitones");
   if (bins_per_octave <= 0) fail_config("pitch bins_per_octave", "must be a positive integer");
+  if (!(std::abs(n_steps) <= kMaxPitchOctaves * bins_per_octave)) {
+    fail_config("pitch steps", "must be within two octaves (|steps| <= 2 * bins_per_octave)");
+  }
   const double rate = std::pow(2.0, -n_steps / bins_per_octave);
   std::vector<float> out = resample_librosa(time_stretch(y, rate), static_cast<double>(sr) / rate, sr);
   out.resize(y.size(), 0.0f);  // util.fix_length to the input's length

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "ser/audio/audio.hpp"
 #include "ser/augment/augment.hpp"
 #include "ser/error.hpp"
 #include "ser/util/hash.hpp"
@@ -69,12 +70,15 @@ std::uint64_t copy_seed(std::uint64_t seed, const std::string& item_id, std::siz
 
 namespace {
 
-enum class Kind { Positive, Finite, NonNegative, Fraction, PositiveInt, Word };
+// Number: in [lo, hi] (lo excluded when lo_open). Int: a whole number in [lo, hi].
+enum class Kind { Number, Int, Word };
 
 struct ParamDef {
   const char* name;
   Kind kind;
   const char* fallback;  // nullptr = required
+  double lo = 0, hi = 0;
+  bool lo_open = false;
   std::vector<std::string> words = {};  // Kind::Word: the allowed values
 };
 
@@ -85,12 +89,13 @@ struct OpDef {
 
 const std::vector<OpDef>& op_table() {
   static const std::vector<OpDef> table = {
-      {"speed", {{"factor", Kind::Positive, nullptr}}},
-      {"tempo", {{"rate", Kind::Positive, nullptr}}},
-      {"pitch", {{"steps", Kind::Finite, nullptr}, {"bins_per_octave", Kind::PositiveInt, "12"}}},
-      {"noise", {{"snr_db", Kind::Finite, nullptr}, {"fraction", Kind::Fraction, "1"}}},
-      {"shift", {{"max_ms", Kind::NonNegative, nullptr}, {"direction", Kind::Word, "right", {"right", "left"}}}},
-      {"trim", {{"top_db", Kind::Positive, "60"}}},
+      {"speed", {{"factor", Kind::Number, nullptr, kMinRate, kMaxRate}}},
+      {"tempo", {{"rate", Kind::Number, nullptr, kMinRate, kMaxRate}}},
+      // |steps| <= 2 * bins_per_octave is checked on the pair (parse_op).
+      {"pitch", {{"steps", Kind::Number, nullptr, -240, 240}, {"bins_per_octave", Kind::Int, "12", 1, 120}}},
+      {"noise", {{"snr_db", Kind::Number, nullptr, -20, 100}, {"fraction", Kind::Number, "1", 0, 1, true}}},
+      {"shift", {{"max_ms", Kind::Number, nullptr, 0, 60000}, {"direction", Kind::Word, "right", 0, 0, false, {"right", "left"}}}},
+      {"trim", {{"top_db", Kind::Number, "60", 0, 200, true}}},
   };
   return table;
 }
@@ -126,29 +131,19 @@ bool to_number(const std::string& s, double& out) {
   return end == s.c_str() + s.size() && errno != ERANGE;
 }
 
-void check_number(double v, Kind kind, const std::string& where, const std::string& what) {
-  std::ostringstream shown;
-  shown << v;  // %g-style: 0, -1.5, 1e+300, inf, nan
-  const std::string got = " (got " + shown.str() + ")";
-  switch (kind) {
-    case Kind::Positive:
-      if (!(std::isfinite(v) && v > 0)) fail_config(where, what + " must be a finite number > 0" + got);
-      break;
-    case Kind::Finite:
-      if (!std::isfinite(v)) fail_config(where, what + " must be a finite number" + got);
-      break;
-    case Kind::NonNegative:
-      if (!(std::isfinite(v) && v >= 0)) fail_config(where, what + " must be a finite number >= 0" + got);
-      break;
-    case Kind::Fraction:
-      if (!(v > 0 && v <= 1)) fail_config(where, what + " must be in (0, 1]" + got);
-      break;
-    case Kind::PositiveInt:
-      if (!(std::isfinite(v) && v >= 1 && v == std::floor(v))) fail_config(where, what + " must be a positive integer" + got);
-      break;
-    case Kind::Word:
-      break;
+std::string shown(double v) {
+  std::ostringstream out;
+  out << v;  // %g-style: 0, -1.5, 1e+300, inf, nan
+  return out.str();
+}
+
+void check_number(double v, const ParamDef& def, const std::string& where, const std::string& what) {
+  const bool in = (def.lo_open ? v > def.lo : v >= def.lo) && v <= def.hi;  // false for NaN
+  const std::string range = (def.lo_open ? "(" : "[") + shown(def.lo) + ", " + shown(def.hi) + "]";
+  if (def.kind == Kind::Int && !(in && v == std::floor(v))) {
+    fail_config(where, what + " must be a whole number in " + range + " (got " + shown(v) + ")");
   }
+  if (!in) fail_config(where, what + " must be in " + range + " (got " + shown(v) + ")");
 }
 
 ParamValue parse_value(const std::string& text, const ParamDef& def, const std::string& where, const std::string& op) {
@@ -170,10 +165,10 @@ ParamValue parse_value(const std::string& text, const ParamDef& def, const std::
     if (!to_number(text.substr(0, dots), lo) || !to_number(text.substr(dots + 2), hi)) {
       fail_config(where, what + ": '" + text + "' is not a range lo..hi of numbers");
     }
-    check_number(lo, def.kind, where, what);
-    check_number(hi, def.kind, where, what);
+    if (def.kind == Kind::Int) fail_config(where, what + " takes whole numbers, not a range");
+    check_number(lo, def, where, what);
+    check_number(hi, def, where, what);
     if (lo > hi) fail_config(where, what + ": range '" + text + "' has lo > hi");
-    if (def.kind == Kind::PositiveInt) fail_config(where, what + " takes whole numbers, not a range");
     v.is_range = true;
     v.lo = lo;
     v.hi = hi;
@@ -182,7 +177,7 @@ ParamValue parse_value(const std::string& text, const ParamDef& def, const std::
   for (const auto& c : split(text, "|")) {
     double x;
     if (!to_number(c, x)) fail_config(where, what + ": '" + c + "' is not a number");
-    check_number(x, def.kind, where, what);
+    check_number(x, def, where, what);
     v.choices.push_back(c);
   }
   return v;
@@ -225,6 +220,16 @@ OpSpec parse_op(const std::string& raw, const std::string& where) {
                              (op.name == "speed" || op.name == "tempo" ? "0.9" : "20") + "')");
     }
     op.params.emplace_back(p.name, parse_value(it == given.end() ? p.fallback : it->second, p, where, op.name));
+  }
+  if (op.name == "pitch") {  // every draw must stay within two octaves
+    double steps = 0, bins = 1e9;
+    for (const auto& c : op.params[0].second.choices) steps = std::max(steps, std::abs(std::strtod(c.c_str(), nullptr)));
+    if (op.params[0].second.is_range) steps = std::max(std::abs(op.params[0].second.lo), std::abs(op.params[0].second.hi));
+    for (const auto& c : op.params[1].second.choices) bins = std::min(bins, std::strtod(c.c_str(), nullptr));
+    if (steps > kMaxPitchOctaves * bins) {
+      fail_config(where, "pitch steps must be within two octaves, |steps| <= 2 * bins_per_octave (got " + shown(steps) +
+                             " steps at " + shown(bins) + " bins per octave)");
+    }
   }
   return op;
 }
@@ -271,6 +276,7 @@ Augmented apply_recipe(const Recipe& recipe, const std::vector<float>& y, int sr
   Rng rng(seed);
   Augmented out;
   out.samples = y;
+  const double max_len = std::floor(audio::limits().max_seconds * sr);
   std::vector<std::string> applied;
   for (const auto& op : recipe.ops) {
     // Draw every parameter first, in declaration order, so a copy's draws do not depend on its audio.
@@ -278,6 +284,14 @@ Augmented apply_recipe(const Recipe& recipe, const std::vector<float>& y, int sr
     for (const auto& [name, v] : op.params) values.emplace_back(name, draw(v, rng));
     auto num = [&](std::size_t i) { return std::strtod(values[i].second.c_str(), nullptr); };
     std::vector<float>& s = out.samples;
+    // Chained ops multiply lengths (speed=0.25+speed=0.25...): refuse before computing.
+    const double n = static_cast<double>(s.size());
+    const double len = op.name == "speed" ? std::ceil(n / num(0)) : op.name == "tempo" ? std::nearbyint(n / num(0)) : n;
+    if (len > max_len) {
+      fail_input(what, op.name + ": the copy would be " + std::to_string(static_cast<long long>(len)) + " samples (" +
+                           shown(len / sr) + " s), over the limit of " + shown(audio::limits().max_seconds) +
+                           " s (raise it with --max-seconds or SER_MAX_SECONDS)");
+    }
     try {
       if (op.name == "speed") {
         s = change_speed(s, sr, num(0));

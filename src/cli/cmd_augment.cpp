@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct AugmentArgs {
-  std::string input, dataset, out;
+  std::string input, dataset, out, max_seconds;
   std::vector<std::string> ops;
   int copies = 1, jobs = 0, sample_rate = audio::kDefaultSampleRate;
   std::uint64_t seed = 42;
@@ -73,19 +73,28 @@ int run_augment(const AugmentArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   if (a.ops.empty()) throw Error(ErrorKind::Usage, "--ops", "give at least one recipe, e.g. --ops speed=0.9|1.1");
   if (a.copies < 1) throw Error(ErrorKind::Usage, "--copies", "must be >= 1");
-  if (a.sample_rate < 0) throw Error(ErrorKind::Usage, "--sr", "must be > 0, or 0 for each file's own rate");
+  if (a.sample_rate != 0 && (a.sample_rate < audio::kMinSampleRate || a.sample_rate > audio::kMaxSampleRate)) {
+    throw Error(ErrorKind::Usage, "--sr",
+                "must be in " + std::to_string(audio::kMinSampleRate) + ".." + std::to_string(audio::kMaxSampleRate) +
+                    " Hz, or 0 for each file's own rate (got " + std::to_string(a.sample_rate) + ")");
+  }
+  if (!a.max_seconds.empty()) audio::set_limits({audio::parse_max_seconds(a.max_seconds, "--max-seconds")});
+  audio::limits();  // a bad SER_MAX_SECONDS is a config error before any file is touched
   std::vector<augment::Recipe> recipes;
   for (const auto& text : a.ops) recipes.push_back(augment::parse_recipe(text, "--ops " + text));
   const data::CorpusIndex index = index_input(a);
   for (const auto& p : index.problems) std::fprintf(stderr, "ser: error: %s: %s\n", p.path.c_str(), p.reason.c_str());
+  util::ensure_writable_dir(a.out);  // before any copy is computed
 
   const std::size_t n = index.items.size(), per_item = recipes.size() * static_cast<std::size_t>(a.copies);
   std::vector<std::vector<std::string>> rows(n * per_item);  // one manifest row per copy; empty = not written
   std::vector<std::string> errors(n);
+  std::vector<std::vector<std::string>> warnings(n);
   util::parallel_for(n, util::resolve_jobs(a.jobs, n), [&](std::size_t i) {
     const data::Item& item = index.items[i];
     try {
       const audio::Signal in = a.sample_rate > 0 ? audio::load(item.path, a.sample_rate) : audio::read_mono(item.path);
+      warnings[i] = in.warnings;
       for (std::size_t r = 0; r < recipes.size(); ++r) {
         for (int c = 0; c < a.copies; ++c) {
           const std::uint64_t seed = augment::copy_seed(a.seed, item.id, r, c);
@@ -100,6 +109,10 @@ int run_augment(const AugmentArgs& a) {
           rows[i * per_item + r * static_cast<std::size_t>(a.copies) + static_cast<std::size_t>(c)] = std::move(row);
         }
       }
+    } catch (const std::bad_alloc&) {
+      errors[i] = "out of memory while copying it (a long file with many --jobs? see --max-seconds)";
+    } catch (const std::length_error&) {
+      errors[i] = "a size computed from its header is impossibly large (corrupt header)";
     } catch (const std::exception& e) {
       errors[i] = e.what();
     }
@@ -111,6 +124,7 @@ int run_augment(const AugmentArgs& a) {
   std::size_t written = 0, failed = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const data::Item& item = index.items[i];
+    for (const auto& w : warnings[i]) std::fprintf(stderr, "ser: warning: %s: %s\n", item.path.c_str(), w.c_str());
     if (!errors[i].empty()) {
       ++failed;
       const std::string& msg = errors[i];
@@ -153,6 +167,8 @@ void register_augment(CLI::App& app) {
   sub->add_option("--dataset", a->dataset, "ravdess | emodb | manifest: label folders by a corpus's file names");
   sub->add_option("--sr", a->sample_rate, "Load at this rate (default 22050, as librosa.load); 0 keeps each file's rate");
   sub->add_option("-j,--jobs", a->jobs, "Worker threads (0 = all cores)");
+  sub->add_option("--max-seconds", a->max_seconds,
+                  "Longest source or copy, in seconds (default 1800, or SER_MAX_SECONDS); longer ones fail");
   sub->add_flag("--pcm16", a->pcm16, "Write 16-bit PCM WAV instead of 32-bit float");
   sub->add_flag("--with-originals", a->with_originals, "Also list the source files in manifest.csv (copy 0)");
   add_runner("augment", [a]() { return run_augment(*a); });

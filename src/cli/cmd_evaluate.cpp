@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "ser/config/config.hpp"
@@ -14,9 +16,12 @@
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
 #include "ser/eval/evaluate.hpp"
+#include "ser/eval/overlap.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/predictor.hpp"
+#include "ser/util/csv.hpp"
+#include "ser/util/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,9 +31,9 @@ namespace {
 
 struct EvaluateArgs {
   std::string run, model, config_path, dataset, root, manifest, map, out, fail_under, baseline, device = "cpu";
-  double max_drop = -1;
+  double max_drop = NAN;  // NaN: not given
   int jobs = 0;
-  bool no_progress = false;
+  bool no_progress = false, allow_partial = false;
 };
 
 // "anger=angry,happiness=happy" -> map; throws a usage error naming --map.
@@ -60,13 +65,19 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   }
   doc["features"]["out"] = out_dir + "/features";  // this evaluation's own store and cache
   const config::Config cfg = config::parse_config(doc, origin);
-  config::validate(cfg, origin);
+  // Only the corpus is used here: a config's protocol and training settings are for `ser train`
+  // (a manifest config without a speaker table must still name a corpus to evaluate on).
+  if (cfg.dataset != "ravdess" && cfg.dataset != "emodb" && cfg.dataset != "manifest") {
+    fail_config("dataset", "'" + cfg.dataset + "' is not one of ravdess, emodb, manifest in " + origin);
+  }
+  if (cfg.dataset == "manifest" && cfg.manifest.empty()) fail_config("manifest", "required when dataset is manifest");
+  if (cfg.dataset != "manifest" && cfg.root.empty()) fail_config("root", "required for dataset " + cfg.dataset);
   std::map<std::string, std::string> label_map = cfg.label_map;
   if (!a.map.empty()) {
     for (const auto& [from, to] : parse_map(a.map)) label_map[from] = to;  // the flag wins
   }
 
-  const model::Predictor predictor = model::Predictor::load(a.model, a.device);
+  const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
   const auto set = features::make_feature_set(predictor.feature_set());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
@@ -82,6 +93,17 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   }
 
   const data::CorpusIndex index = data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
+  // A --map entry for a label the corpus lacks is a typo that would skip items silently.
+  std::set<std::string> corpus_labels;
+  for (const auto& item : index.items) corpus_labels.insert(item.label);
+  if (!a.map.empty()) {
+    for (const auto& [from, to] : parse_map(a.map)) {
+      if (corpus_labels.count(from)) continue;
+      std::string known;
+      for (const auto& l : corpus_labels) known += (known.empty() ? "" : ", ") + l;
+      throw Error(ErrorKind::Usage, "--map", "'" + from + "' is not a label of the corpus (" + known + ")");
+    }
+  }
   features::ExtractOptions ex;
   ex.out_dir = cfg.features.out;
   ex.jobs = a.jobs;
@@ -118,8 +140,13 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   }
   if (!skipped.empty()) {
     std::string text;
-    for (const auto& [l, n] : skipped) text += (text.empty() ? "" : ", ") + l + " " + std::to_string(n);
-    spdlog::warn("skipped items whose label is not one of the model's (map them with --map src=dst): {}", text);
+    std::size_t total = 0;
+    for (const auto& [l, n] : skipped) {
+      text += (text.empty() ? "" : ", ") + l + " " + std::to_string(n);
+      total += static_cast<std::size_t>(n);
+    }
+    in.warnings.push_back(std::to_string(total) + " of " + std::to_string(table.items.size()) +
+                          " items skipped: their label is not one of the model's (map them with --map src=dst): " + text);
   }
   if (kept.empty()) fail_input(cfg.dataset == "manifest" ? cfg.manifest : cfg.root, "no item has a label the model knows");
   std::vector<std::string> groups;
@@ -133,8 +160,28 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
     }
   }
   std::vector<std::string> small;
-  const auto probs = predictor.predict(rows, kept.size(), groups, &small);
+  std::vector<model::Predictor::RowZ> z;
+  const auto probs = predictor.predict(rows, kept.size(), groups, &small, &z);
   for (const auto& g : small) spdlog::warn("speaker '{}' has fewer than 10 items: its normalisation statistics are noisy", g);
+  std::size_t far = 0, worst = 0;
+  for (std::size_t r = 0; r < z.size(); ++r) {
+    far += z[r].max_abs_z > model::kOutOfRangeZ;
+    if (z[r].max_abs_z > z[worst].max_abs_z) worst = r;
+  }
+  if (far) {
+    in.warnings.push_back(std::to_string(far) + " of " + std::to_string(kept.size()) +
+                          " items lie far outside the training data (|z| > " + util::format_double("%g", model::kOutOfRangeZ) +
+                          "; largest " + util::format_double("%.1f", z[worst].max_abs_z) + " in block " +
+                          model::block_of(set->blocks(), z[worst].feature) + ", " + table.items[kept[worst]].id + ")");
+  }
+
+  std::vector<data::Item> scored;
+  for (std::size_t i : kept) scored.push_back(table.items[i]);
+  std::vector<std::string> member_dirs;
+  for (const auto& s : predictor.sources()) member_dirs.push_back(fs::path(s).parent_path().string());
+  const eval::TrainingOverlap overlap = eval::training_overlap(member_dirs, scored, a.jobs);
+  const std::string overlap_text = eval::overlap_warning(overlap);
+  if (!overlap_text.empty()) in.warnings.push_back(overlap_text);
   for (std::size_t r = 0; r < kept.size(); ++r) {
     in.predictions.rows[r].probabilities = probs[r];
     in.predictions.rows[r].pred = eval::argmax(probs[r]);
@@ -145,6 +192,14 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
                {"feature_set", predictor.feature_set()},
                {"normalize", predictor.normalize()},
                {"architecture", predictor.architecture()}};
+  if (predictor.folds_expected() > 0) in.header["folds_total"] = predictor.folds_expected();
+  if (predictor.members() < predictor.folds_expected()) {
+    in.warnings.push_back("a fold ensemble of " + std::to_string(predictor.members()) + " of " +
+                          std::to_string(predictor.folds_expected()) + " folds (--allow-partial)");
+  }
+  in.header["training_overlap"] = {{"known", overlap.known}, {"items", overlap.items}, {"by_id", overlap.by_id},
+                                   {"by_content", overlap.by_content}, {"either", overlap.either}, {"note", overlap.note}};
+  in.header["out_of_range_items"] = far;
   if (!label_map.empty()) in.header["label_map"] = label_map;
   nlohmann::json skipped_json = nlohmann::json::object();
   for (const auto& [l, n] : skipped) skipped_json[l] = n;
@@ -154,14 +209,26 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
 
 int run_evaluate(const EvaluateArgs& a) {
   if (a.run.empty() == a.model.empty()) throw Error(ErrorKind::Usage, "evaluate", "give exactly one of --run DIR or --model M");
+  if (a.jobs < 0) throw Error(ErrorKind::Usage, "--jobs", "must be >= 0 (0 = all cores)");
   eval::GateOptions gates;
+  gates.allow_partial = a.allow_partial;
   if (!a.fail_under.empty()) gates.fail_under = eval::parse_fail_under(a.fail_under);
-  if (a.max_drop >= 0 && a.baseline.empty()) throw Error(ErrorKind::Usage, "--max-drop", "needs --baseline FILE");
+  const bool max_drop_given = !std::isnan(a.max_drop);
+  if (max_drop_given && !(a.max_drop >= 0 && a.max_drop <= 1)) {
+    throw Error(ErrorKind::Usage, "--max-drop", "must be between 0 and 1, got " + util::format_double("%g", a.max_drop));
+  }
+  if (max_drop_given && a.baseline.empty()) throw Error(ErrorKind::Usage, "--max-drop", "needs --baseline FILE");
   if (!a.baseline.empty()) {
     if (!fs::exists(a.baseline)) fail_input(a.baseline, "baseline metrics file not found");
+    // Checked before anything is computed: a mistyped baseline is a usage mistake.
+    try {
+      const auto j = nlohmann::json::parse(util::read_text(a.baseline));
+      if (!j.is_object()) throw Error(ErrorKind::Usage, a.baseline, "not a metrics.json (expected a JSON object)");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::Usage, a.baseline, std::string("not valid JSON (") + e.what() + ")");
+    }
     gates.baseline_path = a.baseline;
-    gates.max_drop = a.max_drop >= 0 ? a.max_drop : 0.0;
-    if (a.max_drop > 1) throw Error(ErrorKind::Usage, "--max-drop", "must be between 0 and 1");
+    gates.max_drop = max_drop_given ? a.max_drop : 0.0;
   }
 
   std::string out = a.out;
@@ -185,9 +252,23 @@ int run_evaluate(const EvaluateArgs& a) {
     std::fputs(eval::terminal_table(result.report).c_str(), stdout);
   } else {
     const auto& pooled = result.report.pooled;
-    std::printf("%s: accuracy %.4f, UAR %.4f, macro-F1 %.4f over %d item(s)\n", in.title.c_str(), pooled.accuracy,
-                pooled.balanced_accuracy, pooled.macro_f1, pooled.n);
+    std::printf("%s: pooled accuracy %.4f, UAR %.4f, macro-F1 %.4f over %d item(s)\n", in.title.c_str(),
+                pooled.accuracy, pooled.balanced_accuracy, pooled.macro_f1, pooled.n);
+    const auto& sum = result.report.summary;
+    if (sum.is_object() && sum.contains("macro_f1")) {
+      auto num = [&](const char* key, const char* part) -> double {
+        const auto it = sum.find(key);
+        if (it == sum.end() || !it->is_object() || !it->contains(part) || !(*it)[part].is_number()) return NAN;
+        return (*it)[part].get<double>();
+      };
+      auto ms = [&](const char* key) {
+        return util::format_double("%.4f", num(key, "mean")) + " +- " + util::format_double("%.4f", num(key, "std"));
+      };
+      std::printf("  fold mean +- std over %s: accuracy %s, UAR %s, macro-F1 %s\n", result.report.coverage.c_str(),
+                  ms("accuracy").c_str(), ms("balanced_accuracy").c_str(), ms("macro_f1").c_str());
+    }
     if (!result.report.setup.empty()) std::printf("  %s\n", result.report.setup.c_str());
+    for (const auto& w : in.warnings) spdlog::warn("{}", w);
   }
   for (const auto& g : result.gates) {
     std::printf("gate %s: %s (%.4f)\n", g.passed ? "passed" : "FAILED", g.gate.c_str(), g.value);
@@ -219,6 +300,8 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("-j,--jobs", a->jobs, "Extraction threads (0 = all cores)");
   sub->add_option("--device", a->device, "cpu | cuda | auto, for --model");
   sub->add_flag("--no-progress", a->no_progress, "No progress bar during feature extraction");
+  sub->add_flag("--allow-partial", a->allow_partial,
+                "Accept a run with unfinished or missing folds (gates, fold ensembles); coverage is still reported");
   add_runner("evaluate", [a]() { return run_evaluate(*a); });
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "ser/audio/audio.hpp"
 #include "ser/config/config.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
@@ -17,7 +18,7 @@ namespace ser::cli {
 namespace {
 
 struct ExtractArgs {
-  std::string config_path, dataset, root, manifest, out, feature_set;
+  std::string config_path, dataset, root, manifest, out, feature_set, max_seconds;
   int jobs = -1;
   bool no_cache = false, allow_failures = false, no_progress = false;
   std::vector<std::string> overrides;
@@ -37,6 +38,10 @@ int run_extract(const ExtractArgs& a) {
     throw Error(ErrorKind::Usage, "extract", "give --config FILE or --dataset with --root/--manifest and --out");
   }
   config::validate(cfg, origin);
+  // The limit does not change any file's numbers, only which files are refused, so it is a
+  // flag (and SER_MAX_SECONDS) rather than a config key that would be part of a run's identity.
+  if (!a.max_seconds.empty()) audio::set_limits({audio::parse_max_seconds(a.max_seconds, "--max-seconds")});
+  audio::limits();  // a bad SER_MAX_SECONDS is a config error now, not one per file
 
   const auto set = features::make_feature_set(cfg.features.set);
   const data::CorpusIndex index =
@@ -52,6 +57,10 @@ int run_extract(const ExtractArgs& a) {
   opt.progress = !a.no_progress;
   const features::ExtractSummary s = features::extract_corpus(index, *set, opt);
 
+  if (!s.warnings.empty()) {
+    std::fprintf(stderr, "%zu file(s) extracted with a warning (listed in %s/meta.json)\n", s.warnings.size(),
+                 cfg.features.out.c_str());
+  }
   if (!s.failures.empty()) {
     std::fprintf(stderr, "%zu file(s) failed (listed in %s/meta.json):\n", s.failures.size(), cfg.features.out.c_str());
     for (const auto& f : s.failures) std::fprintf(stderr, "  %s: %s\n", f.path.c_str(), f.reason.c_str());
@@ -72,6 +81,8 @@ void register_extract(CLI::App& app) {
   sub->add_option("-o,--out", a->out, "Output folder for features.npy, index.csv, meta.json");
   sub->add_option("-j,--jobs", a->jobs, "Worker threads (0 = all cores)");
   sub->add_option("--features", a->feature_set, "Feature set (default issa193)");
+  sub->add_option("--max-seconds", a->max_seconds,
+                  "Longest audio accepted, in seconds (default 1800, or SER_MAX_SECONDS); longer files fail");
   sub->add_option("--set", a->overrides, "Override a config key: key=value (repeatable)");
   sub->add_flag("--no-cache", a->no_cache, "Recompute every file");
   sub->add_flag("--no-progress", a->no_progress, "No progress bar");

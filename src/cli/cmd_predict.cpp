@@ -1,19 +1,28 @@
 // `ser predict`: label and per-class probabilities for audio files, folders or manifests, with a
 // model directory or a whole run (fold ensemble). Files need no corpus naming scheme. A file that
 // cannot be used is reported on stderr and makes the exit code 1; the others are still printed.
+// Rows whose input lies far outside the training data, or is silent or nearly empty, are flagged
+// (the `ood` column and a warning): the model answers them, but the answer means little.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "cli/commands.hpp"
+#include "ser/audio/audio.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
 #include "ser/eval/predictions.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/predictor.hpp"
+#include "ser/util/csv.hpp"
+#include "ser/util/files.hpp"
+#include "ser/util/parallel.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,16 +31,29 @@ namespace ser::cli {
 namespace {
 
 struct PredictArgs {
-  std::string model, format = "table", device = "cpu", speaker;
+  std::string model, format = "table", device = "cpu", speaker, out;
   std::vector<std::string> inputs;
   int jobs = 0;
+  double ood_z = model::kOutOfRangeZ;
+  bool allow_partial = false;
+};
+
+// Quieter than -60 dBFS at its loudest, or shorter than 0.1 s: nothing a model can judge.
+constexpr double kSilentPeak = 1e-3;
+constexpr double kShortSeconds = 0.1;
+
+// Why a row's answer means little; empty when it does not.
+struct RowFlag {
+  double max_abs_z = 0;
+  std::string block, reason;
 };
 
 // Files to predict: a file as it is, a folder's audio files (recursively, sorted), a manifest's
 // paths (a .csv input). speakers[i]: file i's speaker group (the manifest's speaker column, else
 // --speaker), empty when neither says.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, const std::string& speaker,
-                                       std::vector<std::string>& speakers) {
+                                       std::vector<std::string>& speakers,
+                                       std::vector<data::IndexProblem>& unusable_rows) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
     if (fs::is_directory(in)) {
@@ -43,8 +65,12 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, c
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::path(in).extension() == ".csv") {
-      const data::CorpusIndex index = data::index_manifest(in);
-      if (index.items.empty()) fail_input(in, "the manifest lists no items");
+      // Prediction needs no labels, and its output follows the manifest's row order.
+      const data::CorpusIndex index = data::index_manifest(in, {/*require_label=*/false, /*keep_row_order=*/true});
+      if (index.items.empty() && index.problems.empty()) fail_input(in, "the manifest lists no items");
+      // Rows the manifest cannot give a file for (ragged, empty path, conflicting duplicates)
+      // are errors like unreadable files, never silently fewer outputs.
+      unusable_rows.insert(unusable_rows.end(), index.problems.begin(), index.problems.end());
       for (const auto& item : index.items) {
         files.push_back(item.path);
         speakers.push_back(item.speaker.empty() ? speaker : item.speaker);
@@ -58,7 +84,8 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, c
 }
 
 std::string json_output(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
-                        const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels) {
+                        const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels,
+                        const std::vector<RowFlag>& flags) {
   // ordered: keys keep the model's label order and the field order below.
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < ok.size(); ++r) {
@@ -68,20 +95,40 @@ std::string json_output(const std::vector<std::string>& files, const std::vector
     out.push_back({{"path", files[ok[r]]},
                    {"label", labels[static_cast<std::size_t>(best)]},
                    {"confidence", probs[r][static_cast<std::size_t>(best)]},
-                   {"probabilities", p}});
+                   {"probabilities", p},
+                   {"max_abs_z", flags[r].max_abs_z},
+                   {"z_block", flags[r].block},
+                   {"ood", !flags[r].reason.empty()},
+                   {"ood_reason", flags[r].reason}});
   }
   return out.dump(2) + "\n";
 }
 
+// Terminal columns of a UTF-8 string: one per code point (combining marks and wide CJK glyphs
+// aside, which is what most terminals do for Latin, Greek and Cyrillic names).
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 std::string table_output(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
-                         const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels) {
-  std::size_t path_width = 4, label_width = 5;
-  for (std::size_t i : ok) path_width = std::max(path_width, files[i].size());
-  for (const auto& l : labels) label_width = std::max(label_width, l.size());
+                         const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels,
+                         const std::vector<RowFlag>& flags) {
+  std::size_t path_width = 4, label_width = 5, runner_width = 9;
+  for (std::size_t i : ok) path_width = std::max(path_width, display_width(files[i]));
+  for (const auto& l : labels) {
+    label_width = std::max(label_width, display_width(l));
+    runner_width = std::max(runner_width, display_width(l) + 8);
+  }
   std::string out;
   char buf[64];
-  auto pad = [](const std::string& s, std::size_t w) { return s + std::string(w > s.size() ? w - s.size() : 0, ' '); };
-  out += pad("file", path_width) + "  " + pad("label", label_width) + "  confidence  runner-up\n";
+  auto pad = [](const std::string& s, std::size_t w) {
+    const std::size_t d = display_width(s);
+    return s + std::string(w > d ? w - d : 0, ' ');
+  };
+  out += pad("file", path_width) + "  " + pad("label", label_width) + "  confidence  " + pad("runner-up", runner_width) +
+         "  ood\n";
   for (std::size_t r = 0; r < ok.size(); ++r) {
     std::vector<std::size_t> order(labels.size());
     for (std::size_t c = 0; c < order.size(); ++c) order[c] = c;
@@ -89,23 +136,75 @@ std::string table_output(const std::vector<std::string>& files, const std::vecto
     std::snprintf(buf, sizeof(buf), "%10.3f", probs[r][order[0]]);
     out += pad(files[ok[r]], path_width) + "  " + pad(labels[order[0]], label_width) + "  " + buf + "  ";
     std::snprintf(buf, sizeof(buf), " (%.3f)", probs[r][order[1]]);
-    out += labels[order[1]] + buf + "\n";
+    std::string line = pad(labels[order[1]] + buf, runner_width) + "  " + flags[r].reason;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
   }
   return out;
+}
+
+// Fails before any audio is decoded when `path` cannot be written (the output is written last).
+void check_writable(const std::string& path) {
+  if (fs::is_directory(path)) fail_input(path, "--out names a folder; give a file name");
+  const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::is_directory(parent)) fail_input(path, "cannot write the output: folder " + parent.string() + " does not exist");
+  const std::string probe = (parent / (".ser-write-check-" + std::to_string(::getpid()))).string();
+  { std::ofstream f(probe); if (!f) fail_input(path, "cannot write the output: folder " + parent.string() + " is not writable"); }
+  std::error_code ec;
+  fs::remove(probe, ec);
+}
+
+// Per row: the largest |z| and its block, and why the answer means little (far outside the
+// training data, silent, nearly empty). Reads each file again: decoding costs little next to
+// feature extraction, and the feature code keeps no signal statistics.
+std::vector<RowFlag> flag_rows(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
+                               const std::vector<model::Predictor::RowZ>& z, const features::FeatureSet& set,
+                               double ood_z, int jobs) {
+  std::vector<RowFlag> flags(ok.size());
+  const auto blocks = set.blocks();
+  util::parallel_for(ok.size(), util::resolve_jobs(jobs, ok.size()), [&](std::size_t r) {
+    RowFlag& f = flags[r];
+    f.max_abs_z = z[r].max_abs_z;
+    f.block = model::block_of(blocks, z[r].feature);
+    std::vector<std::string> why;
+    if (f.max_abs_z > ood_z) why.push_back("|z| " + util::format_double("%.1f", f.max_abs_z) + " in block " + f.block);
+    try {
+      const audio::Signal s = audio::read_mono(files[ok[r]]);
+      float peak = 0;
+      for (float v : s.samples) peak = std::max(peak, std::fabs(v));
+      if (s.duration_seconds() < kShortSeconds) {
+        why.push_back("nearly empty (" + std::to_string(s.samples.size()) + " samples)");
+      } else if (peak < kSilentPeak) {
+        why.push_back("silent (peak " + util::format_double("%.1f", 20 * std::log10(std::max(peak, 1e-10f))) + " dBFS)");
+      }
+    } catch (const std::exception&) {
+      // decoded once already; a second failure changes nothing about the prediction
+    }
+    for (const auto& w : why) f.reason += (f.reason.empty() ? "" : "; ") + w;
+  });
+  return flags;
 }
 
 int run_predict(const PredictArgs& a) {
   if (a.format != "table" && a.format != "csv" && a.format != "json") {
     throw Error(ErrorKind::Usage, "--format", "'" + a.format + "' is not one of table, csv, json");
   }
-  const model::Predictor predictor = model::Predictor::load(a.model, a.device);
+  if (a.jobs < 0) throw Error(ErrorKind::Usage, "--jobs", "must be >= 0 (0 = all cores)");
+  if (!(a.ood_z > 0)) throw Error(ErrorKind::Usage, "--ood-z", "must be a number > 0");
+  if (!a.out.empty()) check_writable(a.out);
+  const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
   const auto set = features::make_feature_set(predictor.feature_set());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");
   }
   std::vector<std::string> speakers;
-  const std::vector<std::string> files = expand_inputs(a.inputs, a.speaker, speakers);
+  std::vector<data::IndexProblem> unusable_rows;
+  const std::vector<std::string> files = expand_inputs(a.inputs, a.speaker, speakers, unusable_rows);
+  if (files.empty()) {
+    for (const auto& p : unusable_rows) std::fprintf(stderr, "ser: error: %s: %s\n", p.path.c_str(), p.reason.c_str());
+    return 1;
+  }
   if (predictor.speaker_normalized()) {
     for (std::size_t i = 0; i < files.size(); ++i) {
       if (speakers[i].empty()) {
@@ -121,31 +220,47 @@ int run_predict(const PredictArgs& a) {
     for (std::size_t i : features.ok) groups.push_back(speakers[i]);
   }
   std::vector<std::string> small;
-  const auto probs = predictor.predict(features.values, features.ok.size(), groups, &small);
+  std::vector<model::Predictor::RowZ> z;
+  const auto probs = predictor.predict(features.values, features.ok.size(), groups, &small, &z);
   for (const auto& g : small) {
     spdlog::warn("speaker '{}' has fewer than 10 files: its normalisation statistics are noisy", g);
   }
   const auto& labels = predictor.labels();
+  const std::vector<RowFlag> flags = flag_rows(files, features.ok, z, *set, a.ood_z, a.jobs);
+  for (std::size_t r = 0; r < flags.size(); ++r) {
+    if (flags[r].reason.empty()) continue;
+    spdlog::warn("{}: {} (flagged above |z| {:g}, below -60 dBFS or under 0.1 s): the label means little",
+                 files[features.ok[r]], flags[r].reason, a.ood_z);
+  }
 
+  std::string text;
   if (a.format == "json") {
-    std::fputs(json_output(files, features.ok, probs, labels).c_str(), stdout);
+    text = json_output(files, features.ok, probs, labels, flags);
   } else if (a.format == "csv") {
     eval::PredictionTable t;
     t.labels = labels;
+    t.metadata_columns = {"max_abs_z", "z_block", "ood"};
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       eval::PredictionRow row;
       row.id = files[features.ok[r]];
       row.probabilities = probs[r];
       row.pred = eval::argmax(probs[r]);
+      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block, flags[r].reason};
       t.rows.push_back(std::move(row));
     }
-    std::fputs(eval::predictions_csv(t).c_str(), stdout);
+    text = eval::predictions_csv(t);
   } else {
-    std::fputs(table_output(files, features.ok, probs, labels).c_str(), stdout);
+    text = table_output(files, features.ok, probs, labels, flags);
   }
-  std::fflush(stdout);
+  if (a.out.empty()) {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+  } else {
+    util::write_text_atomic(a.out, text);
+  }
+  for (const auto& p : unusable_rows) std::fprintf(stderr, "ser: error: %s: %s\n", p.path.c_str(), p.reason.c_str());
   for (const auto& f : features.failures) std::fprintf(stderr, "ser: error: %s: %s\n", f.path.c_str(), f.reason.c_str());
-  return features.failures.empty() ? 0 : 1;
+  return features.failures.empty() && unusable_rows.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -158,6 +273,10 @@ void register_predict(CLI::App& app) {
   sub->add_option("-f,--format", a->format, "table | csv | json (default table)");
   sub->add_option("-j,--jobs", a->jobs, "Feature extraction threads (0 = all cores)");
   sub->add_option("--device", a->device, "cpu | cuda | auto");
+  sub->add_option("-o,--out", a->out, "Write the output to this file instead of stdout (checked before any work)");
+  sub->add_option("--ood-z", a->ood_z,
+                  "Flag rows whose largest |standardised feature| exceeds this (default 50; training clips stay below)");
+  sub->add_flag("--allow-partial", a->allow_partial, "Ensemble a run that lacks some fold models (k of n is reported)");
   sub->add_option("--speaker", a->speaker,
                   "Speaker of the files given (for speaker-normalised models; a manifest's speaker column wins)");
   add_runner("predict", [a]() { return run_predict(*a); });

@@ -2,10 +2,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/fold_processes.hpp"
@@ -22,11 +23,54 @@ struct TrainArgs {
   std::string config_path, device;
   std::vector<std::string> overrides;
   int fold = 0, threads = -1, jobs = 0;
-  bool no_progress = false, fresh = false, final_model = false, fold_worker = false;
+  bool no_progress = false, fresh = false, final_model = false, fold_worker = false, wait = false;
 };
 
-std::atomic<bool> g_stop_requested{false};
-extern "C" void on_interrupt(int) { g_stop_requested = true; }
+namespace fs = std::filesystem;
+
+// `--config D/config.json` of a run directory D means that run, wherever it now lives: a copied or
+// moved directory still names the place it was started in.
+void locate_run(nlohmann::json& doc, const std::string& config_path, bool quiet) {
+  fs::path file(config_path);
+  if (file.filename() != "config.json") return;
+  fs::path dir = file.parent_path();
+  if (dir.empty() || !dir.has_filename() || dir.filename() == "." || dir.filename() == "..") {
+    dir = fs::absolute(dir.empty() ? fs::path(".") : dir).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();
+  }
+  std::error_code ec;
+  bool is_run = fs::exists(dir / "run.lock", ec) || fs::exists(dir / "metrics.json", ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && !is_run && it != end; it.increment(ec)) {
+    is_run = it->path().filename().string().rfind("fold-", 0) == 0;
+  }
+  if (!is_run) return;
+  const std::string runs_dir = dir.parent_path().string(), name = dir.filename().string();
+  const std::string was = (fs::path(doc.value("runs_dir", "runs")) / doc.value("name", "")).string();
+  if (!quiet && fs::weakly_canonical(was, ec) != fs::weakly_canonical(dir, ec)) {
+    spdlog::info("run directory {} (started as {})", dir.string(), was);
+  }
+  doc["runs_dir"] = runs_dir.empty() ? "." : runs_dir;
+  doc["name"] = name;
+}
+
+// A config error about a key that a flag set names that flag, not the config file.
+struct FlagOrigin {
+  std::string key, flag;
+};
+
+[[noreturn]] void blame_flag(const Error& e, const std::vector<FlagOrigin>& flags, const std::string& file) {
+  const std::string& subject = e.subject();
+  for (auto f = flags.rbegin(); f != flags.rend(); ++f) {
+    const bool same = subject == f->key || subject.rfind(f->key + ".", 0) == 0 || f->key.rfind(subject + ".", 0) == 0;
+    if (!same) continue;
+    std::string what = e.what();
+    if (what.rfind(subject + ": ", 0) == 0 && subject == f->key) what = what.substr(subject.size() + 2);
+    const std::string in_file = " in " + file;
+    for (std::size_t at; (at = what.find(in_file)) != std::string::npos;) what.erase(at, in_file.size());
+    throw Error(e.kind(), f->flag, what);
+  }
+  throw e;
+}
 
 void print_summary(const train::RunSummary& s, const config::Config& cfg) {
   std::printf("run %s: %d of %d fold(s) finished (%d trained now) in %.1f s\n", s.run_dir.c_str(), s.folds_finished,
@@ -36,30 +80,56 @@ void print_summary(const train::RunSummary& s, const config::Config& cfg) {
               cfg.protocol.name.c_str());
   if (s.metrics.is_null()) return;
   const auto& sum = s.metrics["summary"];
+  std::printf("  fold mean +- std over %d fold(s):\n", s.folds_finished);
   auto line = [&](const char* name, const char* key) {
-    std::printf("  %-14s %.4f +- %.4f\n", name, sum[key]["mean"].get<double>(), sum[key]["std"].get<double>());
+    std::printf("    %-14s %.4f +- %.4f\n", name, sum[key]["mean"].get<double>(), sum[key]["std"].get<double>());
   };
   line("accuracy (WA)", "accuracy");
   line("UAR", "balanced_accuracy");
   line("macro-F1", "macro_f1");
-  std::printf("  pooled         WA %.4f, UAR %.4f\n", s.metrics["pooled"]["accuracy"].get<double>(),
-              s.metrics["pooled"]["balanced_accuracy"].get<double>());
+  std::printf("  pooled over every test prediction: WA %.4f, UAR %.4f, macro-F1 %.4f\n",
+              s.metrics["pooled"]["accuracy"].get<double>(), s.metrics["pooled"]["balanced_accuracy"].get<double>(),
+              s.metrics["pooled"]["macro_f1"].get<double>());
   if (!s.complete) std::printf("  (metrics.json is written once every fold has finished)\n");
   if (!s.final_dir.empty()) std::printf("final model: %s\n", s.final_dir.c_str());
 }
 
 int run_train(const TrainArgs& a) {
-  nlohmann::json doc = config_document(a.config_path).doc;  // file-level errors name the file and key first
-  if (!a.device.empty()) doc["train"]["device"] = a.device;
-  if (a.threads >= 0) doc["train"]["threads"] = a.threads;
-  for (const auto& o : a.overrides) config::apply_override(doc, o);
-  const config::Config cfg = config::parse_config(doc, a.config_path);
-  config::validate(cfg, a.config_path);
+  // Until the folds start, a stop request ends the process at once (features are cached per file).
+  // Installed first: a fold process starts with the stop signals blocked until here.
+  set_stop_at_once(true);
+  install_stop_handlers();
   if (a.jobs < 0) fail_config("--jobs", "must be >= 0 (0 = one fold per core)");
+  if (a.fold < 0) fail_config("--fold", "must be >= 1");
 
-  // Ctrl-C: the fold in progress writes a checkpoint after its epoch and the run stops (exit 130).
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  nlohmann::json doc = config_document(a.config_path).doc;  // file-level errors name the file and key first
+  locate_run(doc, a.config_path, a.fold_worker);
+  std::vector<FlagOrigin> flags;
+  if (!a.device.empty()) {
+    doc["train"]["device"] = a.device;
+    flags.push_back({"train.device", "--device " + a.device});
+  }
+  if (a.threads >= 0) {
+    doc["train"]["threads"] = a.threads;
+    flags.push_back({"train.threads", "--threads " + std::to_string(a.threads)});
+  }
+  for (const auto& o : a.overrides) {
+    try {
+      config::apply_override(doc, o);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(e.kind(), "--set " + o, e.subject().empty() ? what : what.substr(e.subject().size() + 2));
+    }
+    flags.push_back({o.substr(0, o.find('=')), "--set " + o});
+  }
+  // Every key, range and combination is checked here, before anything is read or written.
+  config::Config cfg;
+  try {
+    cfg = config::parse_config(doc, a.config_path);
+    config::validate_training(cfg, a.config_path);
+  } catch (const Error& e) {
+    blame_flag(e, flags, a.config_path);
+  }
 
   train::RunOptions opt;
   opt.only_fold = a.fold;
@@ -69,8 +139,14 @@ int run_train(const TrainArgs& a) {
   opt.aggregate = !a.fold_worker;
   // Folds in parallel, one thread each, use a CPU better than one fold on every thread.
   opt.jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  opt.keep_going = [] { return !g_stop_requested.load(); };
-  opt.run_folds_elsewhere = [&](const std::vector<int>& folds, int jobs) {
+  opt.wait_for_lock = a.wait;
+  if (a.fold_worker) {
+    if (const char* fd = std::getenv(kLockFdVariable)) opt.inherited_lock_fd = std::atoi(fd);
+  }
+  opt.keep_going = [] { return !stop_requested(); };
+  // From here a stop request is honoured after the current epoch, and no new fold starts.
+  opt.before_folds = [] { set_stop_at_once(false); };
+  opt.run_folds_elsewhere = [&](const std::vector<int>& folds, int jobs, int lock_fd) {
     // Each fold process gets an equal share of the threads, reads the features this process
     // just wrote, and works on the run directory this process has claimed.
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -84,8 +160,8 @@ int run_train(const TrainArgs& a) {
                                      "--set", "features.from_store=true", "--no-progress", "--fold-worker"};
     if (spdlog::get_level() <= spdlog::level::debug) args.insert(args.begin(), "--verbose");
     if (spdlog::get_level() >= spdlog::level::warn) args.insert(args.begin(), "--quiet");
-    const auto failed = run_fold_processes(args, folds, jobs);
-    if (g_stop_requested) {
+    const auto failed = run_fold_processes(args, folds, jobs, lock_fd);
+    if (stop_requested()) {
       throw Error(ErrorKind::Interrupted, "train", "stopped; run the same command again to resume");
     }
     if (!failed.empty()) fail_runtime("fold " + std::to_string(failed.front()), "its process failed (see above)");
@@ -108,6 +184,7 @@ void register_train(CLI::App& app) {
   sub->add_flag("--final", a->final_model, "Also train one model on all items (for deployment) into <run>/final");
   sub->add_option("--device", a->device, "auto | cpu | cuda (overrides train.device)");
   sub->add_option("--threads", a->threads, "Intra-op threads for training (overrides train.threads)");
+  sub->add_flag("--wait", a->wait, "Another `ser train` holds the run directory: wait for it to end (default: refuse)");
   sub->add_flag("--no-progress", a->no_progress, "No progress bar during feature extraction");
   sub->add_flag("--fold-worker", a->fold_worker, "Internal: a fold process started by --jobs")->group("");
   add_runner("train", [a]() { return run_train(*a); });

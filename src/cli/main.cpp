@@ -3,14 +3,55 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
+#include "ser/audio/audio.hpp"
 #include "ser/version.hpp"
 #include "ser/error.hpp"
+
+namespace {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// CLI11 answers an unknown first word with "A subcommand is required"; name the word instead,
+// with the nearest subcommand and the list. The global flags take no values, so the first
+// word that is not a flag is where the subcommand belongs.
+std::string unknown_subcommand_message(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    std::string names, nearest;
+    std::size_t nearest_d = 3;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == word) return {};
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      const std::size_t d = edit_distance(word, sub->get_name());
+      if (d < nearest_d) nearest_d = d, nearest = sub->get_name();
+    }
+    return "unknown subcommand '" + word + "'" + (nearest.empty() ? "" : " (did you mean '" + nearest + "'?)") +
+           "; the subcommands are " + names + " (ser --help)";
+  }
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ser: speech emotion recognition toolkit"};
@@ -27,6 +68,10 @@ int main(int argc, char** argv) {
   ser::cli::register_evaluate(app);
   ser::cli::register_predict(app);
 
+  if (const std::string unknown = unknown_subcommand_message(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "ser: error: %s\n", unknown.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,6 +81,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%^[%l]%$ %v");
 
   try {
+    ser::audio::limits();  // a bad SER_MAX_SECONDS is a usage mistake, before any work starts
     for (CLI::App* sub : app.get_subcommands()) return ser::cli::run_subcommand(sub->get_name());
   } catch (const ser::Error& e) {
     std::fprintf(stderr, "ser: error: %s\n", e.what());

@@ -20,8 +20,9 @@ std::string to_lower(std::string s) {
 
 std::vector<ScannedFile> scan_audio_files(const std::string& root) {
   std::error_code ec;
-  if (!fs::exists(root, ec)) fail_input(root, "corpus folder not found");
-  if (!fs::is_directory(root, ec)) fail_input(root, "corpus root is not a folder");
+  // A wrong --root or config path is a usage mistake (exit 2), not a failing input.
+  if (!fs::exists(root, ec)) throw Error(ErrorKind::Usage, root, "corpus folder not found");
+  if (!fs::is_directory(root, ec)) throw Error(ErrorKind::Usage, root, "corpus root is not a folder");
 
   // A trailing '/' would make lexically_relative produce "../" paths.
   std::string trimmed = root;

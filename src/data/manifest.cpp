@@ -1,5 +1,7 @@
 // CSV manifests: the way to bring any corpus (or a subset, or relabelled data) without a parser.
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "corpus_internal.hpp"
@@ -31,22 +33,30 @@ fs::path absolute_dir(const fs::path& dir) {
   return abs;
 }
 
-// Path relative to the manifest's folder when the file lies inside it, else the path as
-// written in the manifest (resolved); without extension, '/'-separated. Both sides are made
-// absolute first so "/data/m/a.wav" in /data/m/manifest.csv still gives "a".
-std::string default_id(const fs::path& resolved, const fs::path& base) {
-  const fs::path abs = fs::absolute(resolved).lexically_normal();
-  fs::path rel = abs.lexically_relative(absolute_dir(base));
-  if (escapes(rel)) rel = resolved.lexically_normal();
+// The id never depends on the working directory: a path written relative is taken relative to
+// the manifest's folder ("a", "sub/b", "../other/c"); an absolute path inside that folder gives
+// the same relative id, one outside it stays absolute. No extension, '/'-separated.
+std::string default_id(const fs::path& as_written, const fs::path& absolute, const fs::path& manifest_dir) {
+  fs::path rel = absolute.lexically_relative(manifest_dir);
+  if (as_written.is_absolute() && escapes(rel)) rel = absolute;
   return rel.replace_extension().generic_string();
+}
+
+std::string duplicate_reason(const std::string& id, std::size_t first_line, std::size_t line, bool same_row) {
+  return same_row ? "line " + std::to_string(line) + " repeats line " + std::to_string(first_line) + " (id '" + id +
+                        "'); the repeat is ignored"
+                  : "id '" + id + "' on lines " + std::to_string(first_line) + " and " + std::to_string(line) +
+                        " with different contents; neither is indexed, keep only one of them";
 }
 
 }  // namespace
 
-CorpusIndex index_manifest(const std::string& manifest_csv) {
+CorpusIndex index_manifest(const std::string& manifest_csv, const ManifestOptions& options) {
   std::error_code ec;
-  if (!fs::exists(manifest_csv, ec)) fail_input(manifest_csv, "manifest not found");
-  if (fs::is_directory(manifest_csv, ec)) fail_input(manifest_csv, "manifest is a folder, expected a CSV file");
+  if (!fs::exists(manifest_csv, ec)) throw Error(ErrorKind::Usage, manifest_csv, "manifest not found");
+  if (fs::is_directory(manifest_csv, ec)) {
+    throw Error(ErrorKind::Usage, manifest_csv, "manifest is a folder, expected a CSV file");
+  }
   const auto rows = util::parse_csv(util::read_text(manifest_csv), manifest_csv);
   if (rows.empty()) fail_input(manifest_csv, "manifest is empty (expected a header with at least path,label)");
 
@@ -74,9 +84,17 @@ CorpusIndex index_manifest(const std::string& manifest_csv) {
     index.metadata_columns.push_back(name);
   }
   if (col_path < 0) fail_input(manifest_csv, "missing required column 'path' in the header");
-  if (col_label < 0) fail_input(manifest_csv, "missing required column 'label' in the header");
+  if (col_label < 0 && options.require_label) fail_input(manifest_csv, "missing required column 'label' in the header");
 
-  const fs::path base = fs::path(manifest_csv).parent_path();
+  // Paths are resolved against the manifest's folder and stored absolute, so ids, index.csv and
+  // error messages are the same from any working directory.
+  const fs::path manifest_dir = absolute_dir(fs::path(manifest_csv).parent_path());
+  struct Seen {
+    std::size_t line, item;  // item: index into index.items, or npos once dropped
+    std::vector<std::string> fields;
+  };
+  std::map<std::string, Seen> seen;
+  std::vector<std::size_t> item_lines;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& fields = rows[r].fields;
     const std::string where = manifest_csv + ":" + std::to_string(rows[r].line);
@@ -90,24 +108,51 @@ CorpusIndex index_manifest(const std::string& manifest_csv) {
       index.problems.push_back({where, "empty path"});
       continue;
     }
-    const fs::path p(raw_path);
-    const fs::path resolved = p.is_absolute() ? p : base / p;
+    const fs::path as_written(raw_path);
+    const fs::path absolute = (as_written.is_absolute() ? as_written : manifest_dir / as_written).lexically_normal();
     Item item;
-    item.path = resolved.generic_string();
-    item.label = trim(fields[static_cast<std::size_t>(col_label)]);
-    if (item.label.empty()) {
+    item.path = absolute.generic_string();
+    if (col_label >= 0) item.label = trim(fields[static_cast<std::size_t>(col_label)]);
+    if (item.label.empty() && options.require_label) {
       index.problems.push_back({item.path, "empty label (manifest line " + std::to_string(rows[r].line) + ")"});
       continue;
     }
     if (col_speaker >= 0) item.speaker = trim(fields[static_cast<std::size_t>(col_speaker)]);
     if (col_id >= 0) item.id = trim(fields[static_cast<std::size_t>(col_id)]);
-    if (item.id.empty()) item.id = default_id(resolved, base);
+    if (item.id.empty()) item.id = default_id(as_written, absolute, manifest_dir);
+    const std::size_t line = rows[r].line;
+    if (auto it = seen.find(item.id); it != seen.end()) {
+      // A row pasted twice is harmless (keep one); two different rows claiming one id are not.
+      const bool same_row = it->second.fields == fields;
+      index.problems.push_back({where, duplicate_reason(item.id, it->second.line, line, same_row)});
+      if (!same_row && it->second.item != std::string::npos) {
+        index.problems.push_back({manifest_csv + ":" + std::to_string(it->second.line),
+                                  duplicate_reason(item.id, it->second.line, line, false)});
+        index.items[it->second.item].id.clear();  // dropped below
+        it->second.item = std::string::npos;
+      }
+      continue;
+    }
+    seen.emplace(item.id, Seen{line, index.items.size(), fields});
+    item_lines.push_back(line);
     for (std::size_t k = 0; k < meta_cols.size(); ++k) {
       item.metadata.emplace_back(index.metadata_columns[k], fields[static_cast<std::size_t>(meta_cols[k])]);
     }
     index.items.push_back(std::move(item));
   }
+  std::vector<Item> kept;
+  std::map<std::string, std::size_t> line_of;
+  for (std::size_t i = 0; i < index.items.size(); ++i) {
+    if (index.items[i].id.empty()) continue;
+    line_of[index.items[i].id] = item_lines[i];
+    kept.push_back(std::move(index.items[i]));
+  }
+  index.items = std::move(kept);
   detail::finalize(index);
+  if (options.keep_row_order) {
+    std::sort(index.items.begin(), index.items.end(),
+              [&](const Item& a, const Item& b) { return line_of.at(a.id) < line_of.at(b.id); });
+  }
   return index;
 }
 

@@ -263,6 +263,13 @@ void hpss_planes(const ComplexMatrix& D, int kernel) {
   median_freq_into(sc.s.data(), sc.p.data(), F, T, kernel);
 }
 
+// A plane this large (about 40 s of audio) is released after use rather than kept per thread.
+constexpr std::size_t kKeepScratch = std::size_t{1} << 23;
+
+void release_large(std::vector<float>& v) {
+  if (v.capacity() > kKeepScratch) std::vector<float>().swap(v);
+}
+
 void harmonic_mask(const float* d, std::size_t offset, std::size_t n, float* o, float power, float margin) {
   const Scratch& sc = scratch();
   const float fill = margin == 1.0f ? 0.5f : 0.0f;  // split_zeros: both margins are `margin` here
@@ -280,6 +287,36 @@ ComplexMatrix hpss_harmonic(const ComplexMatrix& D, int kernel, float power, flo
   ComplexMatrix out(D.rows(), D.cols());
   harmonic_mask(reinterpret_cast<const float*>(D.data()), 0, static_cast<std::size_t>(D.size()),
                 reinterpret_cast<float*>(out.data()), power, margin);
+  return out;
+}
+
+std::vector<float> harmonic(const float* y, std::size_t n, const Matrix& S) {
+  // The frequency medians and the STFT columns are made per block of frames as the inverse
+  // walks forward: each depends on its own frame only, so the numbers are those of the
+  // whole-matrix path, and only |D| (S itself) and its time medians span the signal.
+  const auto F = static_cast<std::size_t>(S.rows()), T = static_cast<std::size_t>(S.cols());
+  constexpr std::size_t kBlock = 256;
+  Scratch& sc = scratch();
+  sc.h.resize(F * T);
+  median_time_into(S.data(), sc.h.data(), F, T, 31);
+  std::vector<float> p(F * kBlock);
+  std::vector<std::complex<float>> d(F * kBlock);
+  std::size_t block = T;  // none yet
+  std::vector<float> out = detail::istft_columns(
+      static_cast<int>(F), T, n, 512, [&](std::size_t t, std::complex<float>* col) {
+        if (t / kBlock != block) {
+          block = t / kBlock;
+          const std::size_t t0 = block * kBlock, count = std::min(kBlock, T - t0);
+          median_freq_into(S.data() + t0 * F, p.data(), F, count, 31);
+          stft_columns(y, n, 2 * static_cast<int>(F - 1), 512, t0, count, d.data());
+        }
+        const std::size_t k = t - block * kBlock;
+        harmonic_mask_square(reinterpret_cast<const float*>(d.data() + k * F), S.data() + t * F, sc.h.data() + t * F,
+                             p.data() + k * F, reinterpret_cast<float*>(col), F, 1.0f, 0.5f);
+      });
+  release_large(sc.h);
+  release_large(sc.st);
+  release_large(sc.pt);
   return out;
 }
 

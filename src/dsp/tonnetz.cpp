@@ -42,20 +42,26 @@ MatrixD tonnetz_from_chroma(const Matrix& chroma) {
   return ton;
 }
 
-HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const ComplexMatrix& D,
-                               const double* tuning_override) {
+HarmonicBranch harmonic_branch_from(std::vector<float> y_harm, double sr, const double* tuning_override) {
   HarmonicBranch b;
-  b.y_harm = harmonic(y, n, D);
-  if (tuning_override) {
-    b.tuning_cqt = *tuning_override;
-  } else {
-    const Matrix S = magnitude(stft(b.y_harm.data(), b.y_harm.size()));
-    b.tuning_cqt = estimate_tuning(S, sr, 2048, 36);
-  }
+  b.y_harm = std::move(y_harm);
+  b.tuning_cqt = tuning_override
+                     ? *tuning_override
+                     : estimate_tuning(stft_magnitude(b.y_harm.data(), b.y_harm.size()), sr, 2048, 36);
   b.cqt_mag = cqt_magnitude(b.y_harm.data(), b.y_harm.size(), sr, b.tuning_cqt);
   b.chroma_cqt = chroma_cqt_from_magnitude(b.cqt_mag);
   b.tonnetz = tonnetz_from_chroma(b.chroma_cqt);
   return b;
+}
+
+HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const ComplexMatrix& D,
+                               const double* tuning_override) {
+  return harmonic_branch_from(harmonic(y, n, D), sr, tuning_override);
+}
+
+HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const Matrix& S,
+                               const double* tuning_override) {
+  return harmonic_branch_from(harmonic(y, n, S), sr, tuning_override);
 }
 
 }  // namespace ser::dsp

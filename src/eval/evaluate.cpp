@@ -6,6 +6,7 @@
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
+#include "ser/model/predictor.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 #include "ser/version.hpp"
@@ -68,12 +69,15 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     m["folds"] = in.fold_metrics.is_null() ? nlohmann::json::array() : in.fold_metrics;
     m["summary"] = summarize_folds(in.per_fold);
     m["pooled"] = to_json(pooled);
+    m["coverage"] = {{"folds_used", in.folds_used}, {"folds_total", in.folds_total}};
   } else {
     const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
     for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
   }
   const nlohmann::json analysis = analysis_json(in.predictions);
   m["analysis"] = analysis;
+  m["warnings"] = in.warnings;
+  const bool partial = in.folds_total > 0 && in.folds_used < in.folds_total;
 
   // Gates are judged on the numbers above; outputs are written whatever their verdict.
   if (!gate_options.fail_under.empty()) {
@@ -84,6 +88,16 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     const auto g = check_baseline(m, util::read_json(gate_options.baseline_path), gate_options.baseline_path,
                                   gate_options.max_drop);
     out.gates.insert(out.gates.end(), g.begin(), g.end());
+  }
+  // A gate passed on part of a run would vouch for folds nobody measured.
+  if (partial && !out.gates.empty() && !gate_options.allow_partial) {
+    GateResult g;
+    g.gate = "fold coverage: " + std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) +
+             " folds (pass --allow-partial to gate on these)";
+    g.value = static_cast<double>(in.folds_used) / in.folds_total;
+    g.limit = 1.0;
+    g.passed = false;
+    out.gates.push_back(g);
   }
   nlohmann::json gates = nlohmann::json::array();
   for (const auto& g : out.gates) {
@@ -120,6 +134,10 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   out.report.gates = out.gates;
   out.report.plots = plots;
   out.report.setup = setup_line(in.header);
+  out.report.warnings = in.warnings;
+  if (in.folds_total > 0) {
+    out.report.coverage = std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) + " folds";
+  }
   if (in.header.is_object() && in.header.value("normalize", "") == "speaker") m["normalization_note"] = kSpeakerNormalisedNote;
   if (in.fold_metrics.is_array()) {
     for (const auto& fm : in.fold_metrics) {
@@ -151,8 +169,14 @@ EvaluationInput read_run(const std::string& run_dir) {
   const auto folds = util::numbered_subdirs(run_dir, "fold-");
   in.fold_metrics = nlohmann::json::array();
   int finished = 0;
+  std::vector<std::string> missing;
+  std::vector<bool> present(model::run_fold_count(run_dir) + 1, false);
   for (const auto& [k, dir] : folds) {
-    if (!fs::exists(dir + "/metrics.json")) continue;  // unfinished: not part of the aggregate
+    present[static_cast<std::size_t>(k)] = true;
+    if (!fs::exists(dir + "/metrics.json")) {  // unfinished: not part of the aggregate
+      missing.push_back("fold-" + std::to_string(k) + " has no metrics.json");
+      continue;
+    }
     ++finished;
     const nlohmann::json fm = util::read_json(dir + "/metrics.json");
     PredictionTable t = read_predictions_csv(dir + "/predictions.csv");
@@ -201,7 +225,18 @@ EvaluationInput read_run(const std::string& run_dir) {
     }
     if (config.contains("model")) in.header["architecture"] = config["model"].value("architecture", "model_a");
   }
-  in.header["folds_total"] = static_cast<int>(folds.size());
+  for (std::size_t k = 1; k < present.size(); ++k) {
+    if (!present[k]) missing.push_back("fold-" + std::to_string(k) + " is missing");
+  }
+  in.folds_used = finished;
+  in.folds_total = static_cast<int>(present.size()) - 1;
+  in.header["folds_total"] = in.folds_total;
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    in.warnings.push_back("only " + std::to_string(finished) + " of " + std::to_string(in.folds_total) +
+                          " folds are finished (" + list + "): the numbers cover part of the corpus");
+  }
   return in;
 }
 

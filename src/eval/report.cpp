@@ -138,7 +138,9 @@ std::string setup_line(const nlohmann::json& header) {
 std::string report_markdown(const ReportInput& in) {
   const Metrics& m = in.pooled;
   std::string out = "# " + one_line(in.title) + "\n\n";
+  for (const auto& w : in.warnings) out += "> **Warning:** " + one_line(w) + "\n\n";
   if (!in.setup.empty()) out += "Setup: " + one_line(in.setup) + ".\n\n";
+  if (!in.coverage.empty()) out += "Coverage: " + in.coverage + ".\n\n";
 
   // Headline.
   const bool folds = has_summary(in);
@@ -282,14 +284,17 @@ std::string terminal_table(const ReportInput& in) {
   const Metrics& m = in.pooled;
   std::string out = one_line(in.title) + "\n";
   if (!in.setup.empty()) out += one_line(in.setup) + "\n";
+  if (!in.coverage.empty()) out += "coverage: " + in.coverage + "\n";
+  for (const auto& w : in.warnings) out += "warning: " + one_line(w) + "\n";
   out += "\n";
 
   const bool folds = has_summary(in);
   std::vector<std::vector<std::string>> headline;
+  if (folds) headline.push_back({"", "fold mean ± std", "pooled"});
   for (const auto& h : kHeadlines) {
     const std::string pooled = fmt("%.4f", m.*h.pooled);
     if (folds) {
-      headline.push_back({h.name, mean_std(in.summary, h.key), "pooled " + pooled});
+      headline.push_back({h.name, mean_std(in.summary, h.key), pooled});
     } else {
       headline.push_back({h.name, pooled});
     }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <new>
+#include <stdexcept>
 
 #include "extract_internal.hpp"
 #include "ser/audio/audio.hpp"
@@ -58,20 +60,28 @@ AugmentedFeatures augment_features(const std::vector<data::Item>& items, const s
       }
     }
     if (missing == 0) return;
-    const audio::Signal signal = audio::load(item.path, set.sample_rate());
-    for (std::size_t q = 0; q < per_source; ++q) {
-      if (done[q]) continue;
-      const CopyRow& row = out.rows[k * per_source + q];
-      const augment::Augmented a =
-          augment::apply_recipe(recipes[row.recipe], signal.samples,
-                                signal.sample_rate, augment::copy_seed(opt.seed, item.id, row.recipe, row.copy), item.path);
-      const std::vector<float> v = set.compute(audio::Signal{a.samples, signal.sample_rate});
-      if (v.size() != dim) fail_runtime(item.path, "feature set returned a vector of the wrong length for a copy");
-      for (float x : v) {
-        if (!std::isfinite(x)) fail_runtime(item.path, "copy '" + a.applied + "' has non-finite features");
+    // Copies are bounded (audio limits, op ranges), but whatever happens the message names the
+    // file: never a bare "std::bad_alloc".
+    try {
+      const audio::Signal signal = audio::load(item.path, set.sample_rate());
+      for (std::size_t q = 0; q < per_source; ++q) {
+        if (done[q]) continue;
+        const CopyRow& row = out.rows[k * per_source + q];
+        const augment::Augmented a =
+            augment::apply_recipe(recipes[row.recipe], signal.samples,
+                                  signal.sample_rate, augment::copy_seed(opt.seed, item.id, row.recipe, row.copy), item.path);
+        const std::vector<float> v = set.compute(audio::Signal{a.samples, signal.sample_rate});
+        if (v.size() != dim) fail_runtime(item.path, "feature set returned a vector of the wrong length for a copy");
+        for (float x : v) {
+          if (!std::isfinite(x)) fail_runtime(item.path, "copy '" + a.applied + "' has non-finite features");
+        }
+        std::copy(v.begin(), v.end(), out.values.begin() + static_cast<std::ptrdiff_t>((k * per_source + q) * dim));
+        if (cache) cache->store(keys[q], v);
       }
-      std::copy(v.begin(), v.end(), out.values.begin() + static_cast<std::ptrdiff_t>((k * per_source + q) * dim));
-      if (cache) cache->store(keys[q], v);
+    } catch (const std::bad_alloc&) {
+      fail_runtime(item.path, "out of memory while making its augmented copies");
+    } catch (const std::length_error&) {
+      fail_runtime(item.path, "an augmented copy would be impossibly long");
     }
   });
   for (unsigned char c : cached) (c ? out.from_cache : out.computed)++;

@@ -13,6 +13,7 @@
 #include "extract_internal.hpp"
 #include "ser/audio/audio.hpp"
 #include "ser/error.hpp"
+#include "ser/util/files.hpp"
 #include "ser/util/parallel.hpp"
 #include "ser/version.hpp"
 
@@ -41,6 +42,23 @@ std::string block_at(const FeatureSet& set, std::size_t index) {
     if (index >= b.offset && index < b.offset + b.size) return b.name;
   }
   return "?";
+}
+
+// What a per-file exception says, as one line a user can act on: memory exhaustion and impossible
+// sizes are named as such (a C++ runtime's "std::bad_alloc" says nothing about the file).
+template <typename Fn>
+void catch_file_errors(const std::string& path, std::string& reason, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::bad_alloc&) {
+    reason = "out of memory while decoding or analysing it (a long file with many --jobs? see --max-seconds)";
+  } catch (const std::length_error&) {
+    reason = "a size computed from its header is impossibly large (corrupt header)";
+  } catch (const std::exception& e) {
+    reason = reason_of(e, path);
+  } catch (...) {
+    reason = "unknown error";
+  }
 }
 
 // A feature set that returns the wrong length or NaN would silently poison every model trained on
@@ -114,14 +132,13 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   if (index.items.empty() && index.problems.empty()) {
     fail_input(index.root, index.dataset == "manifest" ? "the manifest lists no items" : "no audio files found");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(opt.out_dir, ec);
-  if (ec) fail_runtime(opt.out_dir, "cannot create output folder: " + ec.message());
+  util::ensure_writable_dir(opt.out_dir);
 
   const std::size_t n = index.items.size();
   std::vector<float> values(n * dim);
   std::vector<Outcome> outcome(n, Outcome::Failed);
   std::vector<std::string> reasons(n);
+  std::vector<std::vector<std::string>> warnings(n);
 
   std::unique_ptr<detail::FeatureCache> cache;
   if (opt.use_cache) {
@@ -131,7 +148,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
 
   auto process = [&](std::size_t i) {
     const data::Item& item = index.items[i];
-    try {
+    catch_file_errors(item.path, reasons[i], [&] {
       std::uint64_t key = 0;
       bool keyed = false;
       if (cache) {
@@ -146,19 +163,21 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       if (keyed && cache->load(key, v)) {
         std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
         outcome[i] = Outcome::Cached;
+        // A damaged header's warning must not vanish on a re-run; reading a header is cheap.
+        try {
+          warnings[i] = audio::header_warnings(item.path);
+        } catch (const Error&) {
+        }
         return;
       }
       const audio::Signal signal = audio::load(item.path, set.sample_rate());
+      warnings[i] = signal.warnings;
       v = set.compute(signal);
       check_vector(set, v, dim);
       std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
       outcome[i] = Outcome::Computed;
       if (keyed) cache->store(key, v);
-    } catch (const std::exception& e) {
-      reasons[i] = reason_of(e, item.path);
-    } catch (...) {
-      reasons[i] = "unknown error";
-    }
+    });
   };
 
   ProgressLine progress(n, opt.progress);
@@ -177,6 +196,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       continue;
     }
     (outcome[i] == Outcome::Cached ? summary.from_cache : summary.extracted)++;
+    for (const auto& w : warnings[i]) summary.warnings.push_back({index.items[i].id, index.items[i].path, w});
     if (rows.size() != i) {
       std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
                   values.begin() + static_cast<std::ptrdiff_t>(rows.size() * dim));
@@ -194,6 +214,8 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
     if (!f.id.empty()) e["id"] = f.id;
     errors.push_back(std::move(e));
   }
+  nlohmann::json warned = nlohmann::json::array();
+  for (const auto& w : summary.warnings) warned.push_back({{"id", w.id}, {"path", w.path}, {"warning", w.reason}});
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const nlohmann::json meta = {
       {"format", "ser-feature-store"},
@@ -214,13 +236,16 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
         {"rows", rows.size()},
         {"extracted", summary.extracted},
         {"from_cache", summary.from_cache},
-        {"failed", summary.failed}}},
+        {"failed", summary.failed},
+        {"warnings", summary.warnings.size()}}},
       {"errors", errors},
+      {"warnings", warned},
   };
   detail::write_store(opt.out_dir, index, rows, values, dim, meta);
 
   // Callers (the CLI) list every failure; the log keeps them for library users at debug level.
   for (const auto& f : summary.failures) spdlog::debug("skipped {}: {}", f.path, f.reason);
+  for (const auto& w : summary.warnings) spdlog::warn("{}: {} (extracted; listed in meta.json)", w.path, w.reason);
   spdlog::info("extracted {} of {} files with {} ({} computed, {} from cache, {} failed) in {:.1f} s -> {}",
                rows.size(), summary.total, set.name(), summary.extracted, summary.from_cache, summary.failed,
                summary.seconds, opt.out_dir);
@@ -231,16 +256,15 @@ ComputedFeatures compute_features(const std::vector<std::string>& paths, const F
   const std::size_t n = paths.size(), dim = set.dim();
   std::vector<std::vector<float>> rows(n);
   std::vector<std::string> reasons(n);
+  std::vector<std::vector<std::string>> warnings(n);
   util::parallel_for(n, util::resolve_jobs(jobs, n), [&](std::size_t i) {
-    try {
-      std::vector<float> v = set.compute(audio::load(paths[i], set.sample_rate()));
+    catch_file_errors(paths[i], reasons[i], [&] {
+      const audio::Signal signal = audio::load(paths[i], set.sample_rate());
+      warnings[i] = signal.warnings;
+      std::vector<float> v = set.compute(signal);
       check_vector(set, v, dim);
       rows[i] = std::move(v);
-    } catch (const std::exception& e) {
-      reasons[i] = reason_of(e, paths[i]);
-    } catch (...) {
-      reasons[i] = "unknown error";
-    }
+    });
   });
   ComputedFeatures out;
   for (std::size_t i = 0; i < n; ++i) {
@@ -250,6 +274,10 @@ ComputedFeatures compute_features(const std::vector<std::string>& paths, const F
     }
     out.ok.push_back(i);
     out.values.insert(out.values.end(), rows[i].begin(), rows[i].end());
+    for (const auto& w : warnings[i]) {
+      out.warnings.push_back({"", paths[i], w});
+      spdlog::warn("{}: {}", paths[i], w);
+    }
   }
   return out;
 }

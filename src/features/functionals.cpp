@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ser/dsp/hpss.hpp"
 #include "ser/dsp/lld.hpp"
 #include "ser/dsp/spectral.hpp"
 #include "ser/dsp/stft.hpp"
@@ -18,9 +19,9 @@ constexpr int kNfft = 2048;
 constexpr int kHop = 512;
 
 // The frame-level work issa193 and functionals share: one STFT and everything on |S|.
-// Each step is the very call issa193_frames makes, so the results are identical.
+// Each step is the very call issa193_frames makes, so the results are identical. Only the
+// magnitude is kept: the complex STFT would double the memory and nothing here needs it.
 struct SpectralCore {
-  dsp::ComplexMatrix D;
   dsp::Matrix S;
   dsp::Matrix mel;  // 128 x T (power)
   dsp::Matrix mfcc;
@@ -31,8 +32,7 @@ struct SpectralCore {
 
 SpectralCore spectral_core(const std::vector<float>& y, double sr, const TuningOverride& tuning) {
   SpectralCore c;
-  c.D = dsp::stft(y.data(), y.size(), kNfft, kHop);
-  c.S = dsp::magnitude(c.D);
+  c.S = dsp::stft_magnitude(y.data(), y.size(), kNfft, kHop);
   c.mel = dsp::melspectrogram(c.S, sr, kNfft);
   c.mfcc = dsp::mfcc_from_mel_db(dsp::power_to_db(c.mel), 40);
   c.tuning_stft = tuning.stft ? *tuning.stft : dsp::estimate_tuning(c.S, sr, kNfft, 12);
@@ -155,7 +155,9 @@ Issa193FunctionalsFrames issa193_functionals_frames(const std::vector<float>& y,
   i.chroma_stft = std::move(c.chroma);
   i.contrast = std::move(c.contrast);
   const double* cqt_tuning = tuning.cqt ? &*tuning.cqt : nullptr;
-  dsp::HarmonicBranch h = dsp::harmonic_branch(y.data(), y.size(), sr, c.D, cqt_tuning);
+  std::vector<float> y_harm = dsp::harmonic(y.data(), y.size(), c.S);
+  c.S = dsp::Matrix();  // the tuning estimate and the CQT need only y_harm: free the spectrogram first
+  dsp::HarmonicBranch h = dsp::harmonic_branch_from(std::move(y_harm), sr, cqt_tuning);
   i.tuning_cqt = h.tuning_cqt;
   i.tonnetz = std::move(h.tonnetz);
   return out;

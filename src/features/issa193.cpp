@@ -1,5 +1,6 @@
 #include "ser/features/issa193.hpp"
 
+#include "ser/dsp/hpss.hpp"
 #include "ser/dsp/spectral.hpp"
 #include "ser/dsp/stft.hpp"
 #include "ser/dsp/tonnetz.hpp"
@@ -27,9 +28,9 @@ void append_row_means(const M& m, std::vector<float>& out) {
 Issa193Frames issa193_frames(const std::vector<float>& y, double sr, const TuningOverride& tuning) {
   if (y.empty()) fail_input("", "zero-length audio");
   Issa193Frames f;
-  // One complex STFT feeds mel, MFCC, chroma, contrast and the HPSS of the harmonic branch.
-  const dsp::ComplexMatrix D = dsp::stft(y.data(), y.size(), kNfft, kHop);
-  const dsp::Matrix S = dsp::magnitude(D);
+  // One magnitude STFT feeds mel, MFCC, chroma, contrast and the HPSS of the harmonic branch;
+  // the complex STFT is never held whole (the harmonic branch remakes its columns as it goes).
+  dsp::Matrix S = dsp::stft_magnitude(y.data(), y.size(), kNfft, kHop);
 
   f.mel = dsp::melspectrogram(S, sr, kNfft);
   f.mfcc = dsp::mfcc_from_mel_db(dsp::power_to_db(f.mel), 40);
@@ -38,7 +39,9 @@ Issa193Frames issa193_frames(const std::vector<float>& y, double sr, const Tunin
   f.contrast = dsp::spectral_contrast(S, sr, kNfft);
 
   const double* cqt_tuning = tuning.cqt ? &*tuning.cqt : nullptr;
-  dsp::HarmonicBranch h = dsp::harmonic_branch(y.data(), y.size(), sr, D, cqt_tuning);
+  std::vector<float> y_harm = dsp::harmonic(y.data(), y.size(), S);
+  S = dsp::Matrix();  // the tuning estimate and the CQT need only y_harm: free the spectrogram first
+  dsp::HarmonicBranch h = dsp::harmonic_branch_from(std::move(y_harm), sr, cqt_tuning);
   f.tuning_cqt = h.tuning_cqt;
   f.tonnetz = std::move(h.tonnetz);
   return f;

@@ -1,13 +1,18 @@
 #include "ser/model/predictor.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "ser/classic/classic.hpp"
 #include "ser/error.hpp"
+#include "ser/features/registry.hpp"
 #include "ser/features/scaler.hpp"
 #include "ser/features/speaker_norm.hpp"
 #include "ser/model/torch_backend.hpp"
+#include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 
 namespace fs = std::filesystem;
@@ -54,7 +59,9 @@ Card read_card(const std::string& path) {
 }
 
 // Model directories behind `path`: itself, its parent (for a file in one), or fold-K/ of a run.
-std::vector<std::string> model_dirs(const std::string& path) {
+// A run must have a model for each of its folds: an ensemble of the rest would answer for a
+// different model than the run's metrics describe.
+std::vector<std::string> model_dirs(const std::string& path, bool allow_partial, std::size_t* expected) {
   if (!fs::exists(path)) fail_input(path, "no such model file or directory");
   if (fs::is_regular_file(path)) {
     const std::string name = fs::path(path).filename().string();
@@ -66,12 +73,47 @@ std::vector<std::string> model_dirs(const std::string& path) {
   if (fs::exists(fs::path(path) / "model.json")) return {path};
   const auto folds = util::numbered_subdirs(path, "fold-");
   if (folds.empty()) fail_input(path, "neither a model directory (model.json) nor a run directory (fold-K/)");
+  *expected = run_fold_count(path);
   std::vector<std::string> dirs;
+  std::string missing;
+  std::size_t next = 1;
+  auto note_missing = [&](const std::string& what) { missing += (missing.empty() ? "" : ", ") + what; };
   for (const auto& [k, dir] : folds) {
-    if (!fs::exists(dir + "/model.json")) fail_input(dir, "fold has no finished model (model.json); finish the run first");
-    dirs.push_back(dir);
+    for (; next < static_cast<std::size_t>(k); ++next) note_missing("fold-" + std::to_string(next) + " missing");
+    next = static_cast<std::size_t>(k) + 1;
+    if (fs::exists(dir + "/model.json")) {
+      dirs.push_back(dir);
+    } else {
+      note_missing("fold-" + std::to_string(k) + " has no model.json");
+    }
+  }
+  for (; next <= *expected; ++next) note_missing("fold-" + std::to_string(next) + " missing");
+  if (dirs.size() < *expected) {
+    const std::string coverage = std::to_string(dirs.size()) + " of " + std::to_string(*expected) + " folds";
+    if (!allow_partial || dirs.empty()) {
+      fail_input(path, "only " + coverage + " have a finished model (" + missing + "); finish the run" +
+                           (dirs.empty() ? std::string() : ", or pass --allow-partial to ensemble those"));
+    }
+    spdlog::warn("{}: ensemble of {} only ({}), as --allow-partial asks", path, coverage, missing);
   }
   return dirs;
+}
+
+bool all_finite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+// Standardised values must stay finite in float: a scale near 0 or a mean near the float limit
+// would turn every input into inf and every probability into NaN.
+void check_scaler(const features::StandardScaler& s, const std::string& origin) {
+  constexpr double kLimit = 1e30;
+  for (std::size_t j = 0; j < s.dim(); ++j) {
+    const double m = s.mean()[j], sc = s.scale()[j];
+    if (!std::isfinite(m) || !std::isfinite(sc) || std::fabs(m) > kLimit || sc > kLimit || sc < 1.0 / kLimit) {
+      fail_input(origin, "scaler value out of range at feature " + std::to_string(j) + " (mean " + util::format_double("%g", m) +
+                             ", scale " + util::format_double("%g", sc) + "); the model file is damaged");
+    }
+  }
 }
 
 class ClassicScoringModel : public ScoringModel {
@@ -104,6 +146,7 @@ struct Predictor::Impl {
   std::size_t dim = 0;
   std::vector<std::string> labels, sources;
   std::vector<Member> members;
+  std::size_t folds_expected = 0;
 };
 
 Predictor::Predictor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -111,15 +154,27 @@ Predictor::Predictor(Predictor&&) noexcept = default;
 Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 Predictor::~Predictor() = default;
 
-Predictor Predictor::load(const std::string& path, const std::string& device) {
+Predictor Predictor::load(const std::string& path, const std::string& device, bool allow_partial) {
   if (device != "cpu" && device != "auto" && device != "cuda") {
     fail_config("--device", "unknown device '" + device + "' (known: auto, cpu, cuda)");
   }
   auto impl = std::make_unique<Impl>();
-  for (const auto& dir : model_dirs(path)) {
+  for (const auto& dir : model_dirs(path, allow_partial, &impl->folds_expected)) {
     const std::string card_path = dir + "/model.json";
     Card card = read_card(card_path);
+    check_scaler(card.scaler, card_path);
     if (impl->members.empty()) {
+      try {
+        const auto set = features::make_feature_set(card.feature_set);
+        if (set->dim() != card.dim) {
+          fail_input(card_path, "dim " + std::to_string(card.dim) + " but feature set '" + card.feature_set + "' has " +
+                                    std::to_string(set->dim()) + " values");
+        }
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Config) throw;
+        fail_input(card_path, "the model was trained on feature set '" + card.feature_set +
+                                  "', which this build does not compute (known: issa193, functionals, joined with '+')");
+      }
       impl->feature_set = card.feature_set;
       impl->fingerprint = card.fingerprint;
       impl->dim = card.dim;
@@ -144,6 +199,12 @@ Predictor Predictor::load(const std::string& path, const std::string& device) {
                                      std::to_string(m.net->n_classes()) + ") does not match its model.json (" +
                                      std::to_string(card.dim) + " -> " + std::to_string(card.labels.size()) + ")");
     }
+    // NaN or inf in the weights shows on any input; the training mean (all zeros once
+    // standardised) is a row every model must score.
+    const std::vector<float> probe(card.dim, 0.0f);
+    if (!all_finite(m.net->probabilities(probe.data(), 1))) {
+      fail_input(m.weights_path, "gives non-finite probabilities (NaN or inf in its weights); the model file is damaged");
+    }
     m.scaler = std::move(card.scaler);
     impl->sources.push_back(m.weights_path);
     impl->members.push_back(std::move(m));
@@ -157,15 +218,18 @@ std::size_t Predictor::dim() const { return impl_->dim; }
 const std::vector<std::string>& Predictor::labels() const { return impl_->labels; }
 std::size_t Predictor::members() const { return impl_->members.size(); }
 const std::vector<std::string>& Predictor::sources() const { return impl_->sources; }
+std::size_t Predictor::folds_expected() const { return impl_->folds_expected; }
 const std::string& Predictor::architecture() const { return impl_->architecture; }
 const std::string& Predictor::normalize() const { return impl_->normalize; }
 
 std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& rows, std::size_t n,
                                                     const std::vector<std::string>& groups,
-                                                    std::vector<std::string>* small_groups) const {
+                                                    std::vector<std::string>* small_groups,
+                                                    std::vector<RowZ>* z) const {
   const std::size_t dim = impl_->dim, k = impl_->labels.size();
   if (rows.size() != n * dim) fail_runtime("predict", "expected " + std::to_string(n) + " x " + std::to_string(dim) + " features");
   std::vector<std::vector<double>> out(n, std::vector<double>(k, 0.0));
+  if (z) z->assign(n, RowZ{});
   if (n == 0) return out;
   std::vector<float> input = rows;
   if (speaker_normalized()) {
@@ -175,15 +239,57 @@ std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& ro
     }
     features::normalize_groups(input, dim, groups, small_groups);
   }
-  for (const auto& m : impl_->members) {
+  for (std::size_t mi = 0; mi < impl_->members.size(); ++mi) {
+    const Member& m = impl_->members[mi];
     std::vector<float> scaled = input;
     m.scaler.transform_rows(scaled.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = scaled.data() + i * dim;
+      RowZ worst;
+      for (std::size_t j = 0; j < dim; ++j) {
+        const double a = std::fabs(static_cast<double>(row[j]));
+        if (!std::isfinite(a)) {
+          fail_input(m.weights_path, "standardised feature " + std::to_string(j) + " of input " + std::to_string(i + 1) +
+                                         " is not finite (the input or this model's scaler is out of range)");
+        }
+        if (a > worst.max_abs_z) worst = RowZ{a, j};
+      }
+      // The ensemble's view: far out only when every member finds it so (a fold's own test
+      // item can look unusual to that one fold of a small corpus).
+      if (z && (mi == 0 || worst.max_abs_z < (*z)[i].max_abs_z)) (*z)[i] = worst;
+    }
     const std::vector<double> p = m.net->probabilities(scaled.data(), n);
+    if (!all_finite(p)) fail_input(m.weights_path, "gave a non-finite probability; the model file is damaged");
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t c = 0; c < k; ++c) out[i][c] += p[i * k + c] / static_cast<double>(impl_->members.size());
     }
   }
   return out;
+}
+
+std::string block_of(const std::vector<features::Block>& blocks, std::size_t index) {
+  for (const auto& b : blocks) {
+    if (index >= b.offset && index < b.offset + b.size) return b.name;
+  }
+  return "?";
+}
+
+std::size_t run_fold_count(const std::string& run_dir) {
+  const auto folds = util::numbered_subdirs(run_dir, "fold-");
+  std::size_t n = folds.size();
+  if (!folds.empty()) n = std::max(n, static_cast<std::size_t>(folds.back().first));
+  // Written by `ser train` once every fold finished; a damaged file only loses this hint.
+  const std::string metrics = run_dir + "/metrics.json";
+  if (fs::exists(metrics)) {
+    try {
+      const auto j = nlohmann::json::parse(util::read_text(metrics));
+      if (j.is_object() && j.contains("folds_total") && j["folds_total"].is_number_unsigned()) {
+        n = std::max(n, j["folds_total"].get<std::size_t>());
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  return n;
 }
 
 }  // namespace ser::model

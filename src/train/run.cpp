@@ -11,6 +11,7 @@
 
 #include "experiment.hpp"
 #include "run_files.hpp"
+#include "run_lock.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
@@ -198,6 +199,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
   si.items = &ex.table.items;
   si.copy_source = &ex.copy_source;
   si.by_speaker = ex.by_speaker;
+  si.keep_going = opt.keep_going;
   const SearchResult search = search_fold(si, fold);
   const TrainConfig& tc = search.config.train;
   if (!ex.cfg.train.search.empty()) {
@@ -294,6 +296,12 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
   return dir;
 }
 
+void stop_if_asked(const RunOptions& opt) {
+  if (opt.keep_going && !opt.keep_going()) {
+    throw Error(ErrorKind::Interrupted, "train", "stopped; run the same command again to resume");
+  }
+}
+
 // The search point most folds chose (the earliest-listed fold's on ties); {} without a search.
 nlohmann::json most_chosen(const std::vector<nlohmann::json>& points) {
   nlohmann::json best = nlohmann::json::object();
@@ -316,13 +324,20 @@ std::string run_directory(const config::Config& cfg) {
 
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  config::validate(cfg, "config");
-  check_model_settings(cfg.train);
-  if (is_classic(cfg.train.model.architecture)) resolve_device(cfg.train.device, cfg.train.model.architecture);
-  for (const auto& point : config::search_points(cfg.train)) check_model_settings(config::with_point(cfg, point).train);
+  // Everything that can be checked without the data, before anything is read or written.
+  config::validate_training(cfg, "config");
+  if (opt.jobs < 1) fail_config("--jobs", "must be >= 1");
+  if (opt.only_fold < 0) fail_config("--fold", "must be >= 1");
+  for (const auto& point : config::search_points(cfg.train)) {
+    const TrainConfig tc = point.empty() ? cfg.train : config::with_point(cfg, point).train;
+    // cuda: only asked when named, so that a CPU run never loads the torch backend here.
+    if (is_classic(tc.model.architecture) || tc.device == "cuda") resolve_device(tc.device, tc.model.architecture);
+  }
   Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
+  const detail::RunLock lock(ex.run_dir, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going);
 
   ex.table = load_features(cfg, *ex.set, opt.progress);
+  stop_if_asked(opt);
   ex.labels = label_set(cfg, ex.table.items);
   std::map<std::string, int> label_index;
   for (std::size_t i = 0; i < ex.labels.size(); ++i) label_index[ex.labels[i]] = static_cast<int>(i);
@@ -360,7 +375,6 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   if (opt.only_fold == 0) warn_about_shared_sources(ex);  // once, not again in every fold process
   const int n_folds = static_cast<int>(ex.folds.size());
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
-  if (opt.jobs < 1) fail_config("--jobs", "must be >= 1");
 
   claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
 
@@ -383,13 +397,18 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   // Made here even when the folds run in other processes: they then read every copy from the cache.
   const bool final_pending = opt.final_model && !fs::exists(ex.run_dir + "/final/model.json");
   add_copies(ex, copy_sources(ex, pending, final_pending));
+  stop_if_asked(opt);
+  if (opt.before_folds) opt.before_folds();
   if (opt.jobs > 1 && pending.size() > 1 && opt.run_folds_elsewhere) {
-    opt.run_folds_elsewhere(pending, opt.jobs);
+    opt.run_folds_elsewhere(pending, opt.jobs, lock.fd());
     for (int k : pending) {
       if (!fold_finished(ex.run_dir, k)) fail_runtime("fold " + std::to_string(k), "did not finish (see its log above)");
     }
   } else {
-    for (int k : pending) train_and_write_fold(ex, ex.folds[static_cast<std::size_t>(k - 1)], opt);
+    for (int k : pending) {
+      stop_if_asked(opt);  // a fold without epochs (classic) never polls keep_going itself
+      train_and_write_fold(ex, ex.folds[static_cast<std::size_t>(k - 1)], opt);
+    }
   }
   summary.folds_trained = static_cast<int>(pending.size());
 
@@ -415,6 +434,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
                          {"pooled", eval::to_json(eval::table_metrics(in.predictions))}};
     }
   }
+  if (opt.final_model) stop_if_asked(opt);
   if (opt.final_model) summary.final_dir = train_final(ex, best_epochs, most_chosen(chosen_points), opt);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -60,9 +60,11 @@ std::string predictions_csv(const std::vector<data::Item>& items, const std::vec
 
 namespace {
 
+// name and runs_dir only say where the run lives: a run directory copied or moved elsewhere is
+// the same run.
 const std::set<std::string> kRuntimeOnly = {"train.threads", "train.device", "features.jobs", "features.cache",
                                              "features.cache_dir", "features.from_store", "train.checkpoint_every",
-                                             "label_map"};
+                                             "label_map", "name", "runs_dir"};
 
 std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix) {
   if (a.is_object() && b.is_object()) {

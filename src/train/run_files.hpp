@@ -24,7 +24,8 @@ std::string predictions_csv(const std::vector<data::Item>& items, const std::vec
                             const std::vector<std::string>& metadata_columns);
 
 // First key (dotted) whose value differs between two resolved configs, ignoring settings that do
-// not change results (threads, jobs, cache, device); empty when they agree.
+// not change results (threads, jobs, cache, device) and where the run lives (name, runs_dir);
+// empty when they agree.
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current);
 
 }  // namespace ser::train::detail

@@ -106,6 +106,9 @@ SearchResult search_fold(const SearchInput& in, const data::Fold& outer) {
     nlohmann::json per_fold = nlohmann::json::array();
     double sum = 0;
     for (const auto& f : folds) {
+      if (in.keep_going && !in.keep_going()) {
+        throw Error(ErrorKind::Interrupted, "train.search", "stopped; run the same command again to resume");
+      }
       const FoldResult fr = train_fold(*in.values, in.dim, *in.labels, in.n_classes, f, pc.train, FoldOptions{});
       std::vector<int> truth;
       for (std::size_t i : f.test) truth.push_back((*in.labels)[i]);

@@ -1,6 +1,10 @@
 #include "ser/util/files.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -70,6 +74,19 @@ std::vector<std::pair<int, std::string>> numbered_subdirs(const std::string& dir
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void ensure_writable_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    fail_runtime(dir, "cannot create the output folder: " + (ec ? ec.message() : std::string("not a directory")));
+  }
+  const std::string probe = (fs::path(dir) / (".ser-write-check." + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) fail_runtime(dir, std::string("cannot write into the output folder: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 }  // namespace ser::util

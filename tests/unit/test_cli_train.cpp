@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "ser/util/files.hpp"
@@ -219,6 +220,82 @@ TEST_F(TrainCli, BadProtocolsAndCorporaGiveOneLineErrors) {
   EXPECT_EQ(empty.out.find("ser: error: " + p("m.csv")), 0u) << empty.out;
   EXPECT_EQ(std::count(empty.out.begin(), empty.out.end(), '\n'), 1) << empty.out;
   EXPECT_FALSE(fs::exists(p("runs/empty"))) << "no run directory for a corpus with nothing to train on";
+}
+
+// Every key, range and combination is checked before anything is read or written: a bad value
+// fails at once with one line and exit 2, leaving no run directory and no extracted features, so
+// the corrected config then runs (no "differs from the run already in ...").
+TEST_F(TrainCli, InvalidConfigIsRefusedBeforeAnythingIsWritten) {
+  const std::string cfg = config("checked");
+  for (const std::string set : {"model.architecture=resnet", "train.epochs=-5", "train.epochs=0", "train.batch_size=0",
+                                "train.optimizer.lr=-1", "train.monitor=val_f1", "model.dropout_head=2.0",
+                                "train.patience=-1", "train.schedule.name=warmup", "protocol.name=leave_one_out",
+                                "protocol.validation_fraction=1.5",
+                                R"('train.search={"model.architecture": ["mlp", "resnet"]}')",
+                                R"('train.search={"train.optimizer.lr": [0.01, -1]}')"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = run_cli("train --config " + cfg + " --set " + set + " --jobs 3 --no-progress");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.code, 2) << set << "\n" << r.out;
+    EXPECT_EQ(r.out.rfind("ser: error: --set ", 0), 0u) << set << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << set << "\n" << r.out;
+    EXPECT_LT(seconds, 3.0) << set;
+    EXPECT_FALSE(fs::exists(p("runs/checked"))) << set;
+    EXPECT_FALSE(fs::exists(p("features"))) << "features extracted for " << set;
+  }
+  // The same mistakes in the file itself name the file.
+  std::string text = read_text(cfg);
+  const std::string epochs = "\"epochs\": 6";
+  write_text_atomic(p("bad.json"), text.replace(text.find(epochs), epochs.size(), "\"epochs\": -5"));
+  const auto in_file = run_cli("train --config " + p("bad.json") + " --no-progress");
+  EXPECT_EQ(in_file.code, 2) << in_file.out;
+  EXPECT_NE(in_file.out.find("train.epochs: must be >= 1, got -5 in " + p("bad.json")), std::string::npos) << in_file.out;
+  const auto ok = run_cli("train --config " + cfg + " --no-progress");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+}
+
+// An override's mistake names the override, not the config file.
+TEST_F(TrainCli, OverrideErrorsNameTheOverride) {
+  const std::string cfg = config("tones");
+  const auto abc = run_cli("train --config " + cfg + " --set train.epochs=abc --no-progress");
+  EXPECT_EQ(abc.code, 2) << abc.out;
+  EXPECT_EQ(abc.out, "ser: error: --set train.epochs=abc: must be an integer\n");
+  const auto nested = run_cli("train --config " + cfg + R"( --set 'train.optimizer={"lr": -1}' --no-progress)");
+  EXPECT_EQ(nested.code, 2) << nested.out;
+  EXPECT_NE(nested.out.find(R"(--set train.optimizer={"lr": -1}: train.optimizer.lr: must be > 0)"), std::string::npos)
+      << nested.out;
+  EXPECT_EQ(nested.out.find(cfg), std::string::npos) << nested.out;
+  const auto device = run_cli("train --config " + cfg + " --device tpu --no-progress");
+  EXPECT_EQ(device.code, 2) << device.out;
+  EXPECT_EQ(device.out.rfind("ser: error: --device tpu: unknown device 'tpu'", 0), 0u) << device.out;
+}
+
+// A run directory copied (cp -r) or moved (mv) elsewhere resumes where it now is, from its own
+// config.json, and leaves the original alone.
+TEST_F(TrainCli, CopiedOrMovedRunDirectoryResumes) {
+  const std::string cfg = config("tones");
+  ASSERT_EQ(run_cli("train --config " + cfg + " --fold 1 --no-progress").code, 0);
+  const std::string fold1 = read_text(p("runs/tones/fold-1/predictions.csv"));
+  fs::copy(p("runs/tones"), p("runs/copy"), fs::copy_options::recursive);
+  const auto copy = run_cli("train --config " + p("runs/copy/config.json") + " --no-progress");
+  ASSERT_EQ(copy.code, 0) << copy.out;
+  EXPECT_NE(copy.out.find("fold 1: finished earlier, kept"), std::string::npos) << copy.out;
+  EXPECT_NE(copy.out.find("run " + p("runs/copy") + ": 3 of 3 fold(s) finished (2 trained now)"), std::string::npos)
+      << copy.out;
+  EXPECT_FALSE(fs::exists(p("runs/tones/fold-2"))) << "the original run was trained instead of the copy";
+  EXPECT_EQ(read_text(p("runs/copy/fold-1/predictions.csv")), fold1);
+
+  fs::rename(p("runs/tones"), p("elsewhere"));
+  const auto moved = run_cli("train --config " + p("elsewhere/config.json") + " --no-progress");
+  ASSERT_EQ(moved.code, 0) << moved.out;
+  EXPECT_NE(moved.out.find("fold 1: finished earlier, kept"), std::string::npos) << moved.out;
+  EXPECT_TRUE(fs::exists(p("elsewhere/metrics.json")));
+  EXPECT_FALSE(fs::exists(p("runs/tones"))) << "a moved run started over in its old place";
+  // The original config file with the new name resumes the copy too.
+  fs::remove_all(p("runs/copy/fold-3"));
+  const auto renamed = run_cli("train --config " + cfg + " --set name=copy --no-progress");
+  ASSERT_EQ(renamed.code, 0) << renamed.out;
+  EXPECT_NE(renamed.out.find("3 of 3 fold(s) finished (1 trained now)"), std::string::npos) << renamed.out;
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace {
 std::string config_error(const json& doc) {
   try {
     config::Config c = config::parse_config(doc, "test.json");
-    config::validate(c, "test.json");
+    config::validate_training(c, "test.json");
   } catch (const Error& e) {
     EXPECT_EQ(e.exit_code(), 2);
     return e.what();
@@ -111,8 +111,75 @@ TEST(Config, LabelMapTakesAnyLabels) {
             std::string::npos);
 }
 
+// Ranges and names of every train/model/protocol setting are checked by validate, so that no
+// fold process meets a value it cannot use after the run directory was written.
+TEST(Config, RangesAreValidatedUpFront) {
+  const json base = json::parse(R"({"dataset":"emodb","root":"r","features":{"out":"o"}})");
+  EXPECT_EQ(config_error(base), "");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"model.architecture=resnet", "model.architecture: unknown architecture 'resnet'"},
+      {"train.epochs=-5", "train.epochs: must be >= 1, got -5"},
+      {"train.epochs=0", "train.epochs: must be >= 1, got 0"},
+      {"train.batch_size=0", "train.batch_size: must be >= 1"},
+      {"train.optimizer.lr=-1", "train.optimizer.lr: must be > 0, got -1"},
+      {"train.optimizer.name=lion", "train.optimizer.name: unknown optimizer 'lion'"},
+      {"train.monitor=val_f1", "train.monitor: unknown monitor 'val_f1'"},
+      {"train.device=tpu", "train.device: unknown device 'tpu'"},
+      {"model.dropout_head=2.0", "model.dropout_head: must be in [0, 1), got 2"},
+      {"model.bn_momentum=1.0", "model.bn_momentum: must be in [0, 1)"},
+      {"model.mlp_hidden=0", "model.mlp_hidden: must be >= 1"},
+      {"train.schedule.gamma=0", "train.schedule.gamma: must be in (0, 1]"},
+      {"train.checkpoint_every=-1", "train.checkpoint_every: must be >= 0"},
+      {"protocol.name=loso", "protocol.name: unknown protocol 'loso'"},
+      {"protocol.validation_fraction=1", "protocol.validation_fraction: must be in [0, 1)"},
+      {"train.search={\"model.architecture\": [\"svm\", \"resnet\"]}",
+       "train.search: point {\"model.architecture\":\"resnet\"}: model.architecture: unknown architecture"},
+  };
+  for (const auto& [set, expect] : bad) {
+    json doc = base;
+    config::apply_override(doc, set);
+    const std::string e = config_error(doc);
+    EXPECT_EQ(e.rfind(expect, 0), 0u) << set << ": " << e;
+    EXPECT_NE(e.find("test.json"), std::string::npos) << e;
+  }
+  json k = base;
+  config::apply_override(k, "protocol.name=random_kfold");
+  config::apply_override(k, "protocol.k=1");
+  EXPECT_EQ(config_error(k).rfind("protocol.k: must be >= 2", 0), 0u) << config_error(k);
+  json manifest = json::parse(R"({"dataset":"manifest","manifest":"m.csv","features":{"out":"o"}})");
+  EXPECT_EQ(config_error(manifest).rfind("protocol.speaker_table: no built-in speaker table", 0), 0u);
+}
+
 TEST(Config, MissingFileAndBadJson) {
   EXPECT_THROW(config::load_config("/nonexistent/ser.json"), Error);
 }
 
 }  // namespace
+
+TEST(Config, OverridesIntoANonObjectAreConfigErrors) {
+  // Found by fuzz_config: a document that is a JSON string or array made --set throw a raw
+  // nlohmann type_error instead of a ser::Error naming the key.
+  for (json doc : {json("text"), json::array({1, 2}), json(3)}) {
+    try {
+      config::apply_override(doc, "train.epochs=3");
+      FAIL() << "no error for " << doc.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      EXPECT_NE(std::string(e.what()).find("train.epochs"), std::string::npos) << e.what();
+    }
+  }
+  json nested = {{"train", "x"}};
+  EXPECT_THROW(config::apply_override(nested, "train.epochs=3"), Error);
+}
+
+TEST(Config, NumbersTooLargeToRepresentAreConfigErrors) {
+  // Found by fuzz_config: nlohmann's out_of_range for "1e999" escaped as a raw message.
+  json doc = {{"dataset", "emodb"}, {"root", "r"}};
+  try {
+    config::apply_override(doc, "train.lr=2E222222");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find("train.lr"), std::string::npos) << e.what();
+  }
+}

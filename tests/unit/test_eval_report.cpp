@@ -104,7 +104,8 @@ TEST(EvalReport, TerminalTableIsAligned) {
   const auto in = input();
   const std::string text = eval::terminal_table(in);
   EXPECT_TRUE(has(text, "accuracy (WA)")) << text;
-  EXPECT_TRUE(has(text, "0.7607 ± 0.0500  pooled 0.6250")) << text;
+  EXPECT_TRUE(has(text, "fold mean ± std  pooled")) << "both number columns are named: " << text;
+  EXPECT_TRUE(has(text, "0.7607 ± 0.0500  0.6250")) << text;
   EXPECT_TRUE(has(text, "precision  recall  f1-score  support"));
 
   // Confusion matrix: every line as wide as the header (right-aligned counts).
@@ -123,4 +124,19 @@ TEST(EvalReport, TerminalTableIsAligned) {
   auto single = in;
   single.summary = nullptr;
   EXPECT_FALSE(has(eval::terminal_table(single), "±"));
+}
+
+// Coverage and warnings come first, in report.md and on the terminal alike.
+TEST(EvalReport, CoverageAndWarningsLeadTheReport) {
+  auto in = input();
+  in.coverage = "2 of 3 folds";
+  in.warnings = {"only 2 of 3 folds are finished (fold-3 is missing)", "3 of 4 items skipped: squeak 3"};
+  const std::string md = eval::report_markdown(in);
+  EXPECT_TRUE(has(md, "Coverage: 2 of 3 folds.")) << md;
+  EXPECT_TRUE(has(md, "> **Warning:** only 2 of 3 folds are finished (fold-3 is missing)")) << md;
+  EXPECT_TRUE(has(md, "> **Warning:** 3 of 4 items skipped: squeak 3")) << md;
+  EXPECT_LT(md.find("Warning"), md.find("| metric")) << md;
+  const std::string text = eval::terminal_table(in);
+  EXPECT_TRUE(has(text, "coverage: 2 of 3 folds")) << text;
+  EXPECT_TRUE(has(text, "warning: 3 of 4 items skipped: squeak 3")) << text;
 }

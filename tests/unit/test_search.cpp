@@ -131,6 +131,22 @@ TEST(Search, PicksTheBestPointByInnerUar) {
   EXPECT_GT(r.grid[1]["inner_uar"].get<double>(), r.grid[0]["inner_uar"].get<double>());
 }
 
+TEST(Search, AStopRequestEndsTheSearchBetweenInnerFits) {
+  // Classic models have no epochs: without this poll, Ctrl-C waited for the whole grid.
+  const Data d = make_data();
+  const auto cfg = parse({{"train", {{"search", {{"model.logreg_c", {0.01, 1.0}}}}, {"search_folds", 3}}}});
+  auto in = input(cfg, d, d.values, true);
+  int fits = 0;
+  in.keep_going = [&fits] { return ++fits < 3; };
+  try {
+    train::search_fold(in, d.outer);
+    FAIL() << "the search ignored the stop request";
+  } catch (const ser::Error& e) {
+    EXPECT_EQ(e.exit_code(), 130) << e.what();
+  }
+  EXPECT_EQ(fits, 3);
+}
+
 TEST(Search, GridIsTheCartesianProductInKeyOrder) {
   const auto cfg = parse({{"model", {{"architecture", "svm"}}},
                           {"train", {{"search", {{"model.svm_c", {1, 10}}, {"model.svm_kernel", {"rbf", "linear"}}}}}}});

@@ -30,9 +30,13 @@ class Rng {
 std::uint64_t copy_seed(std::uint64_t seed, const std::string& item_id, std::size_t recipe, int copy);
 
 // ---- primitives (sr = the signal's sample rate) ----
+// The speed factor and tempo rate range, and pitch's reach in octaves.
+inline constexpr double kMinRate = 0.25, kMaxRate = 4.0, kMaxPitchOctaves = 2.0;
+
 
 // Speed change by resampling, pitch and tempo together: librosa.resample(y, orig_sr=sr,
 // target_sr=sr / factor, res_type="soxr_hq") played back at sr. factor < 1 is slower and longer.
+// factor must be in [kMinRate, kMaxRate], like tempo's rate and pitch's 2^(-steps/bins).
 std::vector<float> change_speed(const std::vector<float>& y, int sr, double factor);
 
 // librosa.effects.time_stretch(y, rate): phase vocoder on the 2048/512 Hann STFT, length
@@ -68,13 +72,18 @@ std::vector<float> shift(const std::vector<float>& y, std::size_t samples, bool 
 //   value  := number | choice ('|' choice)*   one of the choices, drawn per copy
 //           | number '..' number              uniform in [lo, hi], drawn per copy
 //
-//   op     parameters (main first)              defaults
-//   speed  factor > 0                           (required)
-//   tempo  rate > 0                             (required)
-//   pitch  steps (semitones), bins_per_octave   steps required, bins_per_octave 12
-//   noise  snr_db (finite), fraction in (0, 1]  snr_db required, fraction 1
-//   shift  max_ms >= 0, direction right|left    max_ms required (drawn in [0, max_ms]), right
-//   trim   top_db > 0                           60
+//   op     parameters (main first)                          defaults
+//   speed  factor in [0.25, 4]                              (required)
+//   tempo  rate in [0.25, 4]                                (required)
+//   pitch  steps (semitones), bins_per_octave in [1, 120];  steps required, bins_per_octave 12
+//          |steps| <= 2 * bins_per_octave (two octaves)
+//   noise  snr_db in [-20, 100], fraction in (0, 1]         snr_db required, fraction 1
+//   shift  max_ms in [0, 60000], direction right|left       max_ms required (drawn in [0, max_ms]), right
+//   trim   top_db in (0, 200]                               60
+//
+// The bounds keep every copy within a factor 4 of its source's length (and pitch within two
+// octaves): beyond them an op is no longer an augmentation, and its cost and output size grow
+// without limit. A copy is also refused when it would exceed audio::limits().max_seconds.
 //
 // e.g. "speed=0.81|1.23", "noise:snr_db=10..30,fraction=0.25", "trim+shift=200".
 
@@ -96,9 +105,10 @@ struct Recipe {
 
 std::vector<std::string> op_names();
 
+
 // Throws ser::Error (config kind, subject `where`, e.g. "--ops" or "augment.ops[1]") for an
-// unknown op or parameter, a malformed value, factor/rate <= 0, a non-finite snr_db, a negative
-// max_ms, fraction outside (0, 1], top_db <= 0, or a range with lo > hi.
+// unknown op or parameter, a malformed value, a value outside its range above (the message names
+// the op, the parameter and the range), or a range with lo > hi.
 Recipe parse_recipe(const std::string& text, const std::string& where);
 
 // A copy and what was drawn for it, e.g. "speed:factor=0.81+noise:snr_db=17.3,fraction=0.25".
@@ -108,8 +118,9 @@ struct Augmented {
 };
 
 // Applies the recipe to one utterance with every draw taken from `seed`. Throws ser::Error
-// (runtime kind, subject `what`: the file) when an op cannot apply to this clip (a shift at least
-// as long as the clip) or leaves no audio (trim of an all-silent clip).
+// (input kind, subject `what`: the file) when an op cannot apply to this clip (a shift at least
+// as long as the clip), would make it longer than audio::limits().max_seconds, or leaves no
+// audio (trim of an all-silent clip).
 Augmented apply_recipe(const Recipe& recipe, const std::vector<float>& y, int sr, std::uint64_t seed,
                        const std::string& what);
 

@@ -57,6 +57,9 @@ Config parse_config(const nlohmann::json& doc, const std::string& origin);
 void apply_override(nlohmann::json& doc, const std::string& assignment);
 // Checks the combination of settings (dataset known, root or manifest given, ...).
 void validate(const Config& cfg, const std::string& origin);
+// validate, and everything a training run needs whatever the data (`ser train` calls it before
+// reading or writing anything): protocol, model and train ranges and names, every train.search point.
+void validate_training(const Config& cfg, const std::string& origin);
 nlohmann::json to_json(const Config& cfg);
 
 // Sets "dotted.key" in a JSON document to value (creating objects on the way).

@@ -44,7 +44,13 @@ CorpusIndex index_audio_folder(const std::string& root);
 // column is kept as metadata, in order. Relative paths are resolved against the manifest's folder.
 // Listed files are not checked for existence here (extraction reports unreadable ones).
 // Throws ser::Error naming the manifest for a missing file or a missing required column.
-CorpusIndex index_manifest(const std::string& manifest_csv);
+struct ManifestOptions {
+  // Training and evaluation need labels; prediction does not (the column may be absent or empty).
+  bool require_label = true;
+  // Items in the manifest's row order instead of sorted by id (prediction output follows the input).
+  bool keep_row_order = false;
+};
+CorpusIndex index_manifest(const std::string& manifest_csv, const ManifestOptions& options = {});
 
 // dataset: "ravdess" | "emodb" | "manifest". Throws a config error for anything else.
 CorpusIndex index_corpus(const std::string& dataset, const std::string& root_or_manifest);

@@ -24,5 +24,12 @@ struct HarmonicBranch {
 // replaces the tuning estimate (for checks against librosa's own value on flat histograms).
 HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const ComplexMatrix& D,
                                const double* tuning_override = nullptr);
+// The same from S = stft_magnitude(y, n) instead of the complex STFT (hpss.hpp's harmonic(y, n,
+// S)): identical numbers in a fraction of the memory.
+HarmonicBranch harmonic_branch(const float* y, std::size_t n, double sr, const Matrix& S,
+                               const double* tuning_override = nullptr);
+// The rest of the branch given y_harm = harmonic(y, ...): for callers that free the spectrogram
+// before the tuning estimate and the CQT run.
+HarmonicBranch harmonic_branch_from(std::vector<float> y_harm, double sr, const double* tuning_override = nullptr);
 
 }  // namespace ser::dsp

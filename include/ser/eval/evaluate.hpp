@@ -23,12 +23,18 @@ struct EvaluationInput {
   nlohmann::json header;             // keys placed first in metrics.json (protocol, model, dataset...)
   std::vector<FoldCurve> curves;     // per-epoch histories; empty = no training-curves plot
   std::string curve_metric = "validation UAR";
+  // Said at the top of report.md and on the terminal: partial coverage, items the model trained
+  // on, items skipped by the label map, out-of-range inputs.
+  std::vector<std::string> warnings;
+  int folds_used = 0, folds_total = 0;  // a run's finished folds of all its folds; 0 = no folds
 };
 
 struct GateOptions {
   std::vector<Threshold> fail_under;
   std::string baseline_path;  // empty = no baseline gate
   double max_drop = 0.02;
+  // A run with unfinished or missing folds fails any gate asked for, unless this is set.
+  bool allow_partial = false;
 };
 
 struct EvaluationOutput {
@@ -38,14 +44,17 @@ struct EvaluationOutput {
   ReportInput report;      // for a terminal table
 };
 
-// metrics.json holds the header keys, "labels", and for folds "folds", "summary" (mean/std) and
-// "pooled", else the pooled metrics at the top level; then "analysis" and "gates".
+// metrics.json holds the header keys, "labels", and for folds "folds", "summary" (mean/std),
+// "pooled" and "coverage" ({folds_used, folds_total}), else the pooled metrics at the top level;
+// then "analysis", "warnings" and "gates". With gates asked for, a run missing folds adds a
+// failing "fold coverage" gate unless gates.allow_partial.
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gates, const std::string& out_dir);
 
 // A run directory read back from its files: every finished fold's predictions.csv, metrics.json
 // and history (selection/history.csv for refit folds, whose own history has no validation).
 // Throws ser::Error (input) naming the run or file when there is nothing to evaluate or a fold's
-// files disagree on the labels.
+// files disagree on the labels. folds_total counts folds whose folder was deleted too
+// (model::run_fold_count); the missing ones are named in `warnings`.
 EvaluationInput read_run(const std::string& run_dir);
 
 }  // namespace ser::eval

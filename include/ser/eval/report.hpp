@@ -23,6 +23,8 @@ struct ReportInput {
   // that it used test speakers' unlabeled features.
   std::string setup;
   nlohmann::json selection;           // per fold: {"fold": K, "chosen": {...}, "inner_uar": x}; null: no search
+  std::vector<std::string> warnings;  // shown first: what makes the numbers mean less than they seem
+  std::string coverage;               // e.g. "2 of 3 folds"; empty without folds
 };
 
 // The setup line of a run or model: "features functionals, speaker-normalised (uses test

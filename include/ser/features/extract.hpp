@@ -34,13 +34,17 @@ struct FileFailure {
 struct ExtractSummary {
   std::size_t total = 0, extracted = 0, from_cache = 0, failed = 0;
   std::vector<FileFailure> failures;  // index problems first, then per-file failures in index order
+  // Files that were extracted but whose header looks damaged (audio::Signal::warnings), in index
+  // order; reason = the warning. Also in meta.json ("warnings") and logged.
+  std::vector<FileFailure> warnings;
   double seconds = 0;
 };
 
 // FeatureSet::compute must be safe to call from several threads at once. Per-file errors (bad
 // audio, wrong vector length, non-finite values) never abort the run; errors writing the store
-// throw ser::Error. The three store files are written only after every file is done, each
-// atomically, meta.json last.
+// throw ser::Error. The output folder is created and checked for writing before any file is
+// computed. The three store files are written only after every file is done, each atomically,
+// meta.json last.
 ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt);
 
 struct FeatureTable {
@@ -63,6 +67,7 @@ struct ComputedFeatures {
   std::vector<float> values;         // ok.size() x dim, row-major
   std::vector<std::size_t> ok;       // indices into `paths` of the rows, ascending
   std::vector<FileFailure> failures;  // the other paths, with the reason
+  std::vector<FileFailure> warnings;  // usable paths whose header looks damaged (also logged)
 };
 ComputedFeatures compute_features(const std::vector<std::string>& paths, const FeatureSet& set, int jobs = 0);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ser/features/registry.hpp"
 #include "ser/model/scoring.hpp"
 
 namespace ser::model {
@@ -16,8 +17,10 @@ class Predictor {
  public:
   // `path`: a model directory, its model.pt / classifier.json / model.json, or a run directory
   // (every fold-K/; members must agree on feature set, settings, labels and normalisation).
-  // Throws ser::Error (input) naming the file that is missing or inconsistent.
-  static Predictor load(const std::string& path, const std::string& device = "cpu");
+  // Throws ser::Error (input) naming the file that is missing or inconsistent: a card naming a
+  // feature set this build lacks, non-finite scaler values, weights that give non-finite
+  // probabilities, or a run with fewer fold models than folds (unless allow_partial).
+  static Predictor load(const std::string& path, const std::string& device = "cpu", bool allow_partial = false);
 
   const std::string& feature_set() const;
   const std::string& feature_fingerprint() const;
@@ -25,6 +28,8 @@ class Predictor {
   const std::vector<std::string>& labels() const;
   std::size_t members() const;                    // 1 for a single model
   const std::vector<std::string>& sources() const;  // the weight files, in order
+  // For a run directory: the folds the run has (members() of them were loaded); 0 otherwise.
+  std::size_t folds_expected() const;
   const std::string& architecture() const;        // of the first member
   // "global" or "speaker": with "speaker", predict() standardises each speaker group by its own
   // statistics first (features::normalize_groups) and needs a group per row.
@@ -34,10 +39,18 @@ class Predictor {
   // rows: n x dim raw (unscaled) features, row-major. groups: one speaker name per row (required
   // for speaker-normalised models, ignored otherwise). Each member standardises with its own
   // scaler; returns n x labels().size() probabilities, the members' averaged. Groups of fewer
-  // than 10 rows are listed in small_groups when given.
+  // than 10 rows are listed in small_groups when given. z, when given, gets per row its largest
+  // |standardised value| and that feature's index (how far outside the training data the row
+  // lies), from the member that finds the row least unusual. A non-finite standardised value or probability throws ser::Error
+  // (input) naming the member's model file.
+  struct RowZ {
+    double max_abs_z = 0;
+    std::size_t feature = 0;
+  };
   std::vector<std::vector<double>> predict(const std::vector<float>& rows, std::size_t n,
                                            const std::vector<std::string>& groups = {},
-                                           std::vector<std::string>* small_groups = nullptr) const;
+                                           std::vector<std::string>* small_groups = nullptr,
+                                           std::vector<RowZ>* z = nullptr) const;
 
   Predictor(Predictor&&) noexcept;
   Predictor& operator=(Predictor&&) noexcept;
@@ -48,6 +61,17 @@ class Predictor {
   explicit Predictor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Inputs whose largest |standardised value| exceeds this lie far outside the training data and
+// are flagged by predict and evaluate. Training clips stay well below it (RAVDESS, issa193: 99th
+// percentile 28, 99.9th 44); synthetic speech reaches 1300.
+inline constexpr double kOutOfRangeZ = 50.0;
+// The name of the block holding feature `index` ("?" past the end).
+std::string block_of(const std::vector<features::Block>& blocks, std::size_t index);
+
+// The number of folds of the run in `run_dir`: the largest of its fold-K folders' count, their
+// highest K and the folds_total its metrics.json records (so a deleted fold still counts).
+std::size_t run_fold_count(const std::string& run_dir);
 
 // A classic model file (classifier.json) behind ScoringModel; torch-free.
 std::unique_ptr<ScoringModel> load_classic_scoring_model(const std::string& path);

@@ -11,8 +11,12 @@
 //                                          predictions.csv, report.md and plots (eval::write_evaluation,
 //                                          once every fold has finished)
 //   <runs_dir>/<name>/final/               with `final_model`: one model trained on all items
+//   <runs_dir>/<name>/run.lock             flock held by the run (and its fold processes) while
+//                                          it runs; holds the holder's pid
 // Re-running the same config resumes: finished folds are kept, an unfinished one continues
-// from its checkpoint. A different config in the same run directory is refused.
+// from its checkpoint. A different config in the same run directory is refused, and so is a
+// second run while one holds the lock. Where the directory lives (name, runs_dir) is not part of
+// the comparison: a copied or moved run directory resumes from where it is.
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -30,10 +34,19 @@ struct RunOptions {
   bool final_model = false;  // also train one model on every item, for deployment
   bool aggregate = true;     // write metrics.json/confusion.csv once every fold is finished
   int jobs = 1;              // folds at once (needs run_folds_elsewhere)
+  bool wait_for_lock = false;  // another run holds the run directory: wait for it (default: refuse)
+  // A fold process of a run: the run lock's descriptor inherited from the parent, which holds
+  // the lock for it (-1: take the lock as any run does).
+  int inherited_lock_fd = -1;
   // Starts the given 1-based folds, at most `jobs` at a time, and returns when all have ended
-  // (the CLI runs one `ser train --fold K` process per fold). Unset: folds run here, in turn.
-  std::function<void(const std::vector<int>& folds, int jobs)> run_folds_elsewhere;
-  std::function<bool()> keep_going;  // polled after every epoch; false = checkpoint and stop
+  // (the CLI runs one `ser train --fold K` process per fold, each inheriting lock_fd). Unset:
+  // folds run here, in turn.
+  std::function<void(const std::vector<int>& folds, int jobs, int lock_fd)> run_folds_elsewhere;
+  // Polled after every epoch and between folds; false = checkpoint, stop and throw Interrupted.
+  std::function<bool()> keep_going;
+  // Called once the features are read and the run directory is claimed, before the first fold:
+  // until then stopping at once loses nothing that a re-run would not redo.
+  std::function<void()> before_folds;
 };
 
 struct RunSummary {

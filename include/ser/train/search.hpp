@@ -6,6 +6,8 @@
 // the whole training part.
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -24,6 +26,9 @@ struct SearchInput {
   const std::vector<data::Item>* items = nullptr;
   const std::vector<std::size_t>* copy_source = nullptr;  // copy j (row items.size() + j) was made from item copy_source[j]
   bool by_speaker = false;
+  // Polled before every inner fit (a search of classic models has no epochs to poll);
+  // returning false throws ser::Error (Interrupted). Empty: never stop.
+  std::function<bool()> keep_going;
 };
 
 struct SearchResult {

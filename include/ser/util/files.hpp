@@ -21,4 +21,9 @@ nlohmann::json read_json(const std::string& path);
 // (number, path) sorted by number; empty when there are none.
 std::vector<std::pair<int, std::string>> numbered_subdirs(const std::string& dir, const std::string& prefix);
 
+// Creates `dir` (and parents) and checks that a file can be created in it, so that a command
+// finds an unusable output folder before it computes anything. Throws ser::Error (runtime kind)
+// naming the folder and the reason.
+void ensure_writable_dir(const std::string& dir);
+
 }  // namespace ser::util
