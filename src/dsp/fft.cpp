@@ -21,7 +21,10 @@ std::mutex& planner_mutex() {
 enum class PlanKind { R2C, C2R, C2C };
 
 fftw_plan cached_plan(PlanKind kind, int n) {
-  static std::map<std::pair<int, int>, fftw_plan> plans;
+  // Never destroyed: plans live until the process ends, and a map torn down by static
+  // destructors while other statics' destructors or threads may still execute plans would leave
+  // the plans unreachable (LeakSanitizer reports them) or dangling.
+  static auto& plans = *new std::map<std::pair<int, int>, fftw_plan>();
   std::lock_guard<std::mutex> lock(planner_mutex());
   auto key = std::make_pair(static_cast<int>(kind), n);
   auto it = plans.find(key);
