@@ -14,21 +14,9 @@
 #include "ser/audio/audio.hpp"
 #include "ser/version.hpp"
 #include "ser/error.hpp"
+#include "ser/util/strings.hpp"
 
 namespace {
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 // CLI11 answers an unknown first word with "A subcommand is required"; name the word instead,
 // with the nearest subcommand and the list. The global flags take no values, so the first
@@ -42,7 +30,7 @@ std::string unknown_subcommand_message(const CLI::App& app, int argc, char** arg
     for (const CLI::App* sub : app.get_subcommands({})) {
       if (sub->get_name() == word) return {};
       names += (names.empty() ? "" : ", ") + sub->get_name();
-      const std::size_t d = edit_distance(word, sub->get_name());
+      const std::size_t d = ser::util::edit_distance(word, sub->get_name());
       if (d < nearest_d) nearest_d = d, nearest = sub->get_name();
     }
     return "unknown subcommand '" + word + "'" + (nearest.empty() ? "" : " (did you mean '" + nearest + "'?)") +

@@ -7,6 +7,7 @@
 
 #include "ser/augment/augment.hpp"
 #include "ser/error.hpp"
+#include "ser/util/strings.hpp"
 #include "ser/util/files.hpp"
 
 // One field list per settings struct drives parsing (missing keys keep their defaults), the
@@ -83,24 +84,11 @@ const std::map<std::string, Kind>& schema() {
   return s;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string suggestion(const std::string& key) {
   std::string best;
   std::size_t best_d = 3;  // only suggest near misses
   for (const auto& [known, kind] : schema()) {
-    const std::size_t d = edit_distance(key, known);
+    const std::size_t d = util::edit_distance(key, known);
     if (d < best_d) {
       best_d = d;
       best = known;
