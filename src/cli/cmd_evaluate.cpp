@@ -16,6 +16,8 @@
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
 #include "ser/eval/evaluate.hpp"
+#include "ser/eval/repeats.hpp"
+#include "ser/eval/uncertainty.hpp"
 #include "ser/eval/overlap.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
@@ -207,6 +209,45 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   return in;
 }
 
+// A run of train.repeats: the aggregate over its repeats, rebuilt from their files, and the gates
+// on it (summary = mean over repeats of the fold means). Every repeat must have finished.
+int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, const eval::RepeatsOnDisk& repeats) {
+  if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.run)) {
+    throw Error(ErrorKind::Usage, "--out", "a run of repeats is summed up in its own folder; leave --out out");
+  }
+  const int finished = static_cast<int>(repeats.finished.size());
+  if (finished < repeats.total) {
+    fail_input(a.run, std::to_string(finished) + " of " + std::to_string(repeats.total) +
+                          " repeats are finished; run `ser train` again to finish them, or evaluate one repeat (" + a.run +
+                          "/repeat-R)");
+  }
+  const nlohmann::json m = eval::write_repeats_evaluation(a.run, repeats.finished, repeats.header, repeats.seed);
+  std::vector<eval::GateResult> results;
+  if (!gates.fail_under.empty()) results = eval::check_thresholds(m, gates.fail_under);
+  if (!gates.baseline_path.empty()) {
+    const auto b = eval::check_baseline(m, util::read_json(gates.baseline_path), gates.baseline_path, gates.max_drop);
+    results.insert(results.end(), b.begin(), b.end());
+  }
+  const auto& sum = m["summary"];
+  std::printf("%s: %d repeats; mean +- std over repeats of the fold means: accuracy %.4f +- %.4f, UAR %.4f +- %.4f, "
+              "macro-F1 %.4f +- %.4f; pooled UAR %.4f %s\n",
+              a.run.c_str(), finished, sum["accuracy"]["mean"].get<double>(), sum["accuracy"]["std"].get<double>(),
+              sum["balanced_accuracy"]["mean"].get<double>(), sum["balanced_accuracy"]["std"].get<double>(),
+              sum["macro_f1"]["mean"].get<double>(), sum["macro_f1"]["std"].get<double>(),
+              m["pooled"]["balanced_accuracy"].get<double>(), eval::interval_text(m["ci"], "balanced_accuracy").c_str());
+  bool passed = true;
+  for (const auto& g : results) {
+    std::printf("gate %s: %s (%.4f)\n", g.passed ? "passed" : "FAILED", g.gate.c_str(), g.value);
+    passed = passed && g.passed;
+  }
+  std::printf("wrote %s/{metrics.json, report.md, predictions.csv}\n", a.run.c_str());
+  if (!passed) {
+    std::fprintf(stderr, "ser: error: %s: a gate failed (exit code %d)\n", a.run.c_str(), eval::kGateExitCode);
+    return eval::kGateExitCode;
+  }
+  return 0;
+}
+
 int run_evaluate(const EvaluateArgs& a) {
   if (a.run.empty() == a.model.empty()) throw Error(ErrorKind::Usage, "evaluate", "give exactly one of --run DIR or --model M");
   if (a.jobs < 0) throw Error(ErrorKind::Usage, "--jobs", "must be >= 0 (0 = all cores)");
@@ -233,6 +274,10 @@ int run_evaluate(const EvaluateArgs& a) {
 
   std::string out = a.out;
   eval::EvaluationInput in;
+  if (!a.run.empty() && fs::is_directory(a.run)) {
+    const eval::RepeatsOnDisk repeats = eval::read_repeats(a.run);
+    if (repeats.total > 0) return evaluate_repeats(a, gates, repeats);
+  }
   if (!a.run.empty()) {
     if (out.empty()) out = a.run;
     in = eval::read_run(a.run);
@@ -252,8 +297,10 @@ int run_evaluate(const EvaluateArgs& a) {
     std::fputs(eval::terminal_table(result.report).c_str(), stdout);
   } else {
     const auto& pooled = result.report.pooled;
-    std::printf("%s: pooled accuracy %.4f, UAR %.4f, macro-F1 %.4f over %d item(s)\n", in.title.c_str(),
-                pooled.accuracy, pooled.balanced_accuracy, pooled.macro_f1, pooled.n);
+    std::printf("%s: pooled accuracy %.4f, UAR %.4f %s, macro-F1 %.4f over %d item(s)\n", in.title.c_str(),
+                pooled.accuracy, pooled.balanced_accuracy,
+                eval::interval_text(result.metrics.value("ci", nlohmann::json()), "balanced_accuracy").c_str(),
+                pooled.macro_f1, pooled.n);
     const auto& sum = result.report.summary;
     if (sum.is_object() && sum.contains("macro_f1")) {
       auto num = [&](const char* key, const char* part) -> double {

@@ -13,6 +13,7 @@
 #include "ser/config/config.hpp"
 #include "ser/error.hpp"
 #include "ser/eval/report.hpp"
+#include "ser/eval/uncertainty.hpp"
 #include "ser/train/run.hpp"
 
 namespace ser::cli {
@@ -22,8 +23,8 @@ namespace {
 struct TrainArgs {
   std::string config_path, device;
   std::vector<std::string> overrides;
-  int fold = 0, threads = -1, jobs = 0;
-  bool no_progress = false, fresh = false, final_model = false, fold_worker = false, wait = false;
+  int fold = 0, threads = -1, jobs = 0, repeats = 0;
+  bool list_folds = false, no_progress = false, fresh = false, final_model = false, fold_worker = false, wait = false;
 };
 
 namespace fs = std::filesystem;
@@ -72,27 +73,50 @@ struct FlagOrigin {
   throw e;
 }
 
+std::string with_interval(const nlohmann::json& metrics, const char* key) {
+  const std::string ci = eval::interval_text(metrics.value("ci", nlohmann::json()), key);
+  return ci.empty() ? "" : " " + ci;
+}
+
 void print_summary(const train::RunSummary& s, const config::Config& cfg) {
-  std::printf("run %s: %d of %d fold(s) finished (%d trained now) in %.1f s\n", s.run_dir.c_str(), s.folds_finished,
-              s.folds_total, s.folds_trained, s.seconds);
+  if (s.repeats_total > 0) {
+    std::printf("run %s: %d of %d repeat(s) finished, %d of %d fold(s) (%d trained now) in %.1f s\n", s.run_dir.c_str(),
+                s.repeats_finished, s.repeats_total, s.folds_finished, s.folds_total, s.folds_trained, s.seconds);
+  } else {
+    std::printf("run %s: %d of %d fold(s) finished (%d trained now) in %.1f s\n", s.run_dir.c_str(), s.folds_finished,
+                s.folds_total, s.folds_trained, s.seconds);
+  }
   std::printf("  %s on %s, %s, %s\n", cfg.train.model.architecture.c_str(), cfg.features.set.c_str(),
               cfg.features.normalize == "speaker" ? eval::kSpeakerNormalisedNote : "globally standardised",
               cfg.protocol.name.c_str());
-  if (s.metrics.is_null()) return;
+  if (s.metrics.is_null()) {
+    if (s.repeats_total > 0 && !s.complete) std::printf("  (metrics.json is written once every repeat has finished)\n");
+    return;
+  }
   const auto& sum = s.metrics["summary"];
-  std::printf("  fold mean +- std over %d fold(s):\n", s.folds_finished);
+  if (s.repeats_total > 0) {
+    std::printf("  mean +- std over %d repeat(s) of the fold means:\n", s.repeats_total);
+  } else {
+    std::printf("  fold mean +- std over %d fold(s):\n", s.folds_finished);
+  }
   auto line = [&](const char* name, const char* key) {
     std::printf("    %-14s %.4f +- %.4f\n", name, sum[key]["mean"].get<double>(), sum[key]["std"].get<double>());
   };
   line("accuracy (WA)", "accuracy");
   line("UAR", "balanced_accuracy");
   line("macro-F1", "macro_f1");
-  std::printf("  pooled over every test prediction: WA %.4f, UAR %.4f, macro-F1 %.4f\n",
-              s.metrics["pooled"]["accuracy"].get<double>(), s.metrics["pooled"]["balanced_accuracy"].get<double>(),
-              s.metrics["pooled"]["macro_f1"].get<double>());
+  const auto& pooled = s.metrics["pooled"];
+  std::printf("  pooled over every test prediction%s: WA %.4f%s, UAR %.4f%s, macro-F1 %.4f%s\n",
+              s.repeats_total > 0 ? " (mean over repeats)" : "", pooled["accuracy"].get<double>(),
+              with_interval(s.metrics, "accuracy").c_str(), pooled["balanced_accuracy"].get<double>(),
+              with_interval(s.metrics, "balanced_accuracy").c_str(), pooled["macro_f1"].get<double>(),
+              with_interval(s.metrics, "macro_f1").c_str());
+  if (s.metrics.contains("ci")) std::printf("  %s\n", eval::ci_note(s.metrics["ci"]).c_str());
   if (!s.complete) std::printf("  (metrics.json is written once every fold has finished)\n");
   if (!s.final_dir.empty()) std::printf("final model: %s\n", s.final_dir.c_str());
 }
+
+train::RunSummary run_config(const config::Config& cfg, const TrainArgs& a);
 
 int run_train(const TrainArgs& a) {
   // Until the folds start, a stop request ends the process at once (features are cached per file).
@@ -108,6 +132,10 @@ int run_train(const TrainArgs& a) {
   if (!a.device.empty()) {
     doc["train"]["device"] = a.device;
     flags.push_back({"train.device", "--device " + a.device});
+  }
+  if (a.repeats != 0) {
+    doc["train"]["repeats"] = a.repeats;
+    flags.push_back({"train.repeats", "--repeats " + std::to_string(a.repeats)});
   }
   if (a.threads >= 0) {
     doc["train"]["threads"] = a.threads;
@@ -130,7 +158,16 @@ int run_train(const TrainArgs& a) {
   } catch (const Error& e) {
     blame_flag(e, flags, a.config_path);
   }
+  if (a.list_folds) {
+    std::printf("%d\n", train::fold_count(cfg));
+    return 0;
+  }
+  const train::RunSummary s = run_config(cfg, a);
+  if (!a.fold_worker) print_summary(s, cfg);
+  return 0;
+}
 
+train::RunSummary run_config(const config::Config& cfg, const TrainArgs& a) {
   train::RunOptions opt;
   opt.only_fold = a.fold;
   opt.progress = !a.no_progress;
@@ -146,7 +183,7 @@ int run_train(const TrainArgs& a) {
   opt.keep_going = [] { return !stop_requested(); };
   // From here a stop request is honoured after the current epoch, and no new fold starts.
   opt.before_folds = [] { set_stop_at_once(false); };
-  opt.run_folds_elsewhere = [&](const std::vector<int>& folds, int jobs, int lock_fd) {
+  opt.run_folds_elsewhere = [&](const std::string& run_dir, const std::vector<int>& folds, int jobs, int lock_fd) {
     // Each fold process gets an equal share of the threads, reads the features this process
     // just wrote, and works on the run directory this process has claimed.
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -154,7 +191,7 @@ int run_train(const TrainArgs& a) {
     const int per_fold = std::max(1, total / std::min<int>(jobs, static_cast<int>(folds.size())));
     // The stored config decides results; settings that do not (device, threads, checkpoints)
     // come from this invocation.
-    std::vector<std::string> args = {"train", "--config", train::run_directory(cfg) + "/config.json",
+    std::vector<std::string> args = {"train", "--config", run_dir + "/config.json",
                                      "--threads", std::to_string(per_fold), "--device", cfg.train.device,
                                      "--set", "train.checkpoint_every=" + std::to_string(cfg.train.checkpoint_every),
                                      "--set", "features.from_store=true", "--no-progress", "--fold-worker"};
@@ -166,19 +203,31 @@ int run_train(const TrainArgs& a) {
     }
     if (!failed.empty()) fail_runtime("fold " + std::to_string(failed.front()), "its process failed (see above)");
   };
-  const train::RunSummary s = train::run_experiment(cfg, opt);
-  if (!a.fold_worker) print_summary(s, cfg);
-  return 0;
+  return train::run_experiment(cfg, opt);
 }
 
 }  // namespace
+
+train::RunSummary train_config(const config::Config& cfg, const TrainInvocation& how) {
+  TrainArgs a;
+  a.jobs = how.jobs;
+  a.no_progress = !how.progress;
+  a.wait = how.wait;
+  set_stop_at_once(true);
+  install_stop_handlers();
+  const train::RunSummary s = run_config(cfg, a);
+  if (how.print) print_summary(s, cfg);
+  return s;
+}
 
 void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* sub = app.add_subcommand("train", "Train and evaluate a model under a protocol (k-fold, speaker folds, holdout)");
   sub->add_option("-c,--config", a->config_path, "JSON config")->required();
   sub->add_option("--set", a->overrides, "Override a config key: key=value (repeatable)");
-  sub->add_option("--fold", a->fold, "Run only fold K (1-based), e.g. one job of a cluster array");
+  sub->add_option("--fold", a->fold, "Run only fold K (1-based; of every repeat), e.g. one job of a cluster array");
+  sub->add_option("--repeats", a->repeats, "Run the whole protocol N times with seeds derived from train.seed (overrides train.repeats)");
+  sub->add_flag("--list-folds", a->list_folds, "Print the number of folds of the configured protocol and exit (for job arrays)");
   sub->add_option("-j,--jobs", a->jobs, "Folds trained at once, each in its own process; threads are shared out (default 0: one per core)");
   sub->add_flag("--fresh", a->fresh, "Discard folds, checkpoints and metrics an earlier run left in the run directory");
   sub->add_flag("--final", a->final_model, "Also train one model on all items (for deployment) into <run>/final");

@@ -7,6 +7,9 @@
 #include <functional>
 #include <string>
 
+#include "ser/config/config.hpp"
+#include "ser/train/run.hpp"
+
 namespace ser::cli {
 
 void add_runner(const std::string& name, std::function<int()> runner);
@@ -23,11 +26,21 @@ void apply_corpus_flags(nlohmann::json& doc, const std::string& dataset, const s
                         const std::string& manifest);
 int run_subcommand(const std::string& name);
 
+// A training run of a validated config as `ser train` runs it (fold processes, stop signals,
+// the run lock), for commands that train many configs (`ser sweep`).
+struct TrainInvocation {
+  int jobs = 0;  // folds at once; 0 = one per core
+  bool progress = false, wait = false, print = true;
+};
+train::RunSummary train_config(const config::Config& cfg, const TrainInvocation& how);
+
 void register_info(CLI::App& app);
 void register_extract(CLI::App& app);
 void register_augment(CLI::App& app);
 void register_train(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_predict(CLI::App& app);
+void register_compare(CLI::App& app);
+void register_sweep(CLI::App& app);
 
 }  // namespace ser::cli

@@ -72,7 +72,15 @@ std::string self_executable() {
   char buf[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n <= 0) fail_runtime("/proc/self/exe", "cannot find this executable to start fold processes");
-  return std::string(buf, static_cast<std::size_t>(n));
+  std::string exe(buf, static_cast<std::size_t>(n));
+  // Rebuilt or reinstalled while this run went on: the folds would exec nothing (exit 127).
+  const std::string deleted = " (deleted)";
+  if (::access(exe.c_str(), X_OK) != 0 ||
+      (exe.size() > deleted.size() && exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0)) {
+    fail_runtime(exe, "this ser executable was replaced or removed while the run went on, so no fold process can "
+                      "start; run the same command again to resume with the new one");
+  }
+  return exe;
 }
 
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args, int lock_fd) {
@@ -103,6 +111,8 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, int lo
     if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(130);
     if (lock_fd >= 0) ::fcntl(lock_fd, F_SETFD, 0);  // inherited across exec: the run's lock
     ::execve(exe.c_str(), argv.data(), envp.data());
+    static const char kExecFailed[] = "ser: error: a fold process could not start this ser executable\n";
+    [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
     ::_exit(127);
   }
   const int err = errno;

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   ser::cli::register_train(app);
   ser::cli::register_evaluate(app);
   ser::cli::register_predict(app);
+  ser::cli::register_compare(app);
+  ser::cli::register_sweep(app);
 
   if (const std::string unknown = unknown_subcommand_message(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "ser: error: %s\n", unknown.c_str());

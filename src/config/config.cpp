@@ -33,7 +33,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelSettings, architecture, dro
 // model is its own top-level section in a config file, so it is not part of "train".
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, optimizer, schedule, epochs, batch_size, monitor,
                                                 patience, min_epochs, class_weights, seed, device, threads,
-                                                checkpoint_every, refit, search, search_folds)
+                                                checkpoint_every, refit, search, search_folds, repeats)
 }  // namespace ser::train
 
 namespace ser::config {
@@ -84,7 +84,9 @@ const std::map<std::string, Kind>& schema() {
   return s;
 }
 
-std::string suggestion(const std::string& key) {
+}  // namespace
+
+std::string key_suggestion(const std::string& key) {
   std::string best;
   std::size_t best_d = 3;  // only suggest near misses
   for (const auto& [known, kind] : schema()) {
@@ -96,6 +98,15 @@ std::string suggestion(const std::string& key) {
   }
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
+
+bool is_setting_key(const std::string& key) {
+  const auto it = schema().find(key);
+  return it != schema().end() && it->second != Kind::Object;
+}
+
+namespace {
+
+std::string suggestion(const std::string& key) { return key_suggestion(key); }
 
 void check_keys(const json& obj, const std::string& prefix, const std::string& origin) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -226,7 +237,7 @@ void check_search(const json& doc, const Config& cfg, const std::string& origin)
       if (key.rfind("model.", 0) != 0 && key.rfind("train.", 0) != 0) {
         fail_config(where, "only model.* and train.* keys can be searched in " + origin);
       }
-      if (key == "train.search" || key == "train.search_folds" || key == "train.seed") {
+      if (key == "train.search" || key == "train.search_folds" || key == "train.seed" || key == "train.repeats") {
         fail_config(where, "cannot be searched in " + origin);
       }
       const auto known = schema().find(key);

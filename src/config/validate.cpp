@@ -84,6 +84,8 @@ void check_training(const train::TrainConfig& t, const std::string& origin) {
   at_least("train.min_epochs", t.min_epochs, 0, origin);
   at_least("train.threads", t.threads, 0, origin);
   at_least("train.checkpoint_every", t.checkpoint_every, 0, origin);
+  at_least("train.repeats", t.repeats, 1, origin);
+  if (t.repeats > 1000) fail_config("train.repeats", "must be at most 1000 in " + origin);
   one_of("train.monitor", t.monitor, {"val_uar", "val_accuracy", "val_loss"}, "monitor", origin);
   one_of("train.device", t.device, {"auto", "cpu", "cuda"}, "device", origin);
   const train::OptimizerConfig& o = t.optimizer;

@@ -6,6 +6,7 @@
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
+#include "ser/eval/uncertainty.hpp"
 #include "ser/model/predictor.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
@@ -54,6 +55,46 @@ FoldCurve read_history(const std::string& path, const std::string& name, const s
 
 std::string svg_name(const std::string& what) { return what + ".svg"; }
 
+// The labelled rows, resampled by speaker where the protocol (or, without one, the data) says so.
+nlohmann::json pooled_intervals(const EvaluationInput& in) {
+  PredictionTable labelled = in.predictions;
+  labelled.rows.erase(std::remove_if(labelled.rows.begin(), labelled.rows.end(), [](const PredictionRow& r) { return r.truth < 0; }),
+                      labelled.rows.end());
+  std::string unit = in.resample_unit;
+  if (unit.empty()) {
+    const std::string protocol = in.header.is_object() ? in.header.value("protocol", "") : "";
+    const auto speakers = labelled.column("speaker");
+    const bool every_row_named =
+        !speakers.empty() && std::none_of(speakers.begin(), speakers.end(), [](const std::string& s) { return s.empty(); });
+    unit = protocol.empty() ? (every_row_named ? "speaker" : "item") : resample_unit_for(protocol, false);
+  }
+  return bootstrap_json(scored_table(labelled, unit, in.title), in.bootstrap_seed);
+}
+
+// What chose each fold's model, averaged over folds: the inner cross-validation UAR of a search,
+// else the validation score of the best epoch when the monitor is UAR. Null when neither exists.
+nlohmann::json validation_summary(const nlohmann::json& folds) {
+  if (!folds.is_array() || folds.empty()) return nullptr;
+  double inner = 0, epoch = 0;
+  std::size_t n_inner = 0, n_epoch = 0;
+  for (const auto& f : folds) {
+    if (f.contains("search") && f["search"].contains("inner_uar") && f["search"]["inner_uar"].is_number()) {
+      inner += f["search"]["inner_uar"].get<double>();
+      ++n_inner;
+    } else if (f.value("monitor", "") == "val_uar" && f.contains("best_validation") && f["best_validation"].is_number()) {
+      epoch += f["best_validation"].get<double>();
+      ++n_epoch;
+    }
+  }
+  if (n_inner == folds.size()) {
+    return {{"uar", inner / static_cast<double>(n_inner)}, {"source", "inner cross-validation on the training part"}};
+  }
+  if (n_epoch == folds.size()) {
+    return {{"uar", epoch / static_cast<double>(n_epoch)}, {"source", "validation part at the best epoch"}};
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gate_options, const std::string& out_dir) {
@@ -73,6 +114,11 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   } else {
     const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
     for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
+  }
+  m["ci"] = pooled_intervals(in);
+  if (!in.per_fold.empty()) {
+    const nlohmann::json validation = validation_summary(in.fold_metrics);
+    if (!validation.is_null()) m["validation"] = validation;
   }
   const nlohmann::json analysis = analysis_json(in.predictions);
   m["analysis"] = analysis;
@@ -135,6 +181,7 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   out.report.plots = plots;
   out.report.setup = setup_line(in.header);
   out.report.warnings = in.warnings;
+  out.report.ci = m["ci"];
   if (in.folds_total > 0) {
     out.report.coverage = std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) + " folds";
   }
@@ -218,7 +265,16 @@ EvaluationInput read_run(const std::string& run_dir) {
   in.header = {{"run", run_dir}};
   if (config.is_object()) {
     if (config.contains("dataset")) in.header["dataset"] = config["dataset"];
-    if (config.contains("protocol")) in.header["protocol"] = config["protocol"].value("name", "");
+    if (config.contains("protocol")) {
+      const auto& p = config["protocol"];
+      in.header["protocol"] = p.value("name", "");
+      const bool by_speaker = p.contains("holdout_test_speakers") && p["holdout_test_speakers"].is_array() &&
+                              !p["holdout_test_speakers"].empty();
+      in.resample_unit = resample_unit_for(p.value("name", ""), by_speaker);
+    }
+    if (config.contains("train") && config["train"].contains("seed") && config["train"]["seed"].is_number_unsigned()) {
+      in.bootstrap_seed = config["train"]["seed"].get<std::uint64_t>();
+    }
     if (config.contains("features")) {
       in.header["feature_set"] = config["features"].value("set", "issa193");
       in.header["normalize"] = config["features"].value("normalize", "global");

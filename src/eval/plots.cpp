@@ -8,6 +8,25 @@
 #include "ser/error.hpp"
 
 namespace ser::eval {
+// XML text/attribute escaping; control characters XML 1.0 forbids become spaces, because a
+// single one would make rsvg (and browsers) reject the whole document.
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n') ? ' ' : ch;
+    }
+  }
+  return out;
+}
+
+
 namespace {
 
 constexpr const char* kFont = "DejaVu Sans, Arial, sans-serif";
@@ -35,24 +54,6 @@ std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
-}
-
-// XML text/attribute escaping; control characters XML 1.0 forbids become spaces, because a
-// single one would make rsvg (and browsers) reject the whole document.
-std::string esc(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n') ? ' ' : ch;
-    }
-  }
-  return out;
 }
 
 // Estimated rendered width. DejaVu Sans averages about 0.6 em per character; we leave a little
@@ -134,7 +135,7 @@ struct Svg {
     s.reserve(32768);
     s += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(w) + "\" height=\"" + num(h) +
          "\" viewBox=\"0 0 " + num(w) + " " + num(h) + "\" font-family=\"" + kFont + "\">\n";
-    if (!title.empty()) s += "<title>" + esc(title) + "</title>\n";
+    if (!title.empty()) s += "<title>" + xml_escape(title) + "</title>\n";
     rect(0, 0, w, h, "#ffffff");
   }
   void rect(double x, double y, double w, double h, const std::string& fill, const std::string& extra = "") {
@@ -153,7 +154,7 @@ struct Svg {
   void text(double x, double y, const std::string& content, double size, const char* anchor,
             const std::string& fill = kInk, const std::string& extra = "") {
     s += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" font-size=\"" + num(size) + "\" text-anchor=\"" + anchor +
-         "\" fill=\"" + fill + "\"" + extra + ">" + esc(content) + "</text>\n";
+         "\" fill=\"" + fill + "\"" + extra + ">" + xml_escape(content) + "</text>\n";
   }
   // Text rotated by `deg` around its anchor point (axis titles, long column labels).
   void rotated_text(double x, double y, double deg, const std::string& content, double size, const char* anchor,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ser/eval/uncertainty.hpp"
 #include "ser/util/csv.hpp"
 
 namespace ser::eval {
@@ -63,6 +64,18 @@ std::string label_at(const ReportInput& in, std::size_t i) {
   if (i < in.pooled.per_class.size()) return in.pooled.per_class[i].label;
   return std::to_string(i);
 }
+
+}  // namespace
+
+std::string ci_note(const nlohmann::json& ci) {
+  if (!ci.is_object()) return "";
+  const std::string unit = ci.value("unit", "item");
+  return "CI: " + std::to_string(ci.value("resamples", 0)) + " bootstrap resamples of the " +
+         std::to_string(ci.value("n_units", 0)) + " " + (unit == "speaker" ? "test speakers" : "test items") +
+         " (percentile, seed " + std::to_string(ci.value("seed", 0ull)) + ").";
+}
+
+namespace {
 
 bool has_summary(const ReportInput& in) { return in.summary.is_object() && !in.summary.empty(); }
 
@@ -144,12 +157,22 @@ std::string report_markdown(const ReportInput& in) {
 
   // Headline.
   const bool folds = has_summary(in);
-  out += folds ? md_header({"metric", "mean ± std over folds", "pooled"}) : md_header({"metric", "pooled"});
+  const bool ci = in.ci.is_object();
+  std::vector<std::string> head = {"metric"};
+  if (folds) head.push_back("mean ± std over folds");
+  head.push_back("pooled");
+  if (ci) head.push_back("95 % CI (pooled)");
+  out += md_header(head);
   for (const auto& h : kHeadlines) {
-    const std::string pooled = fmt("%.4f", m.*h.pooled);
-    out += folds ? md_row({h.name, mean_std(in.summary, h.key), pooled}) : md_row({h.name, pooled});
+    std::vector<std::string> row = {h.name};
+    if (folds) row.push_back(mean_std(in.summary, h.key));
+    row.push_back(fmt("%.4f", m.*h.pooled));
+    if (ci) row.push_back(interval_text(in.ci, h.key));
+    out += md_row(row);
   }
-  out += "\n" + std::to_string(m.n) + " labelled predictions.\n\n";
+  out += "\n" + std::to_string(m.n) + " labelled predictions.";
+  if (ci) out += " " + ci_note(in.ci);
+  out += "\n\n";
 
   // Gates.
   if (!in.gates.empty()) {
@@ -290,16 +313,22 @@ std::string terminal_table(const ReportInput& in) {
 
   const bool folds = has_summary(in);
   std::vector<std::vector<std::string>> headline;
-  if (folds) headline.push_back({"", "fold mean ± std", "pooled"});
+  const bool ci = in.ci.is_object();
+  std::vector<std::string> head = {""};
+  if (folds) head.push_back("fold mean ± std");
+  head.push_back("pooled");
+  if (ci) head.push_back("95 % CI");
+  headline.push_back(head);
   for (const auto& h : kHeadlines) {
-    const std::string pooled = fmt("%.4f", m.*h.pooled);
-    if (folds) {
-      headline.push_back({h.name, mean_std(in.summary, h.key), pooled});
-    } else {
-      headline.push_back({h.name, pooled});
-    }
+    std::vector<std::string> row = {h.name};
+    if (folds) row.push_back(mean_std(in.summary, h.key));
+    row.push_back(fmt("%.4f", m.*h.pooled));
+    if (ci) row.push_back(interval_text(in.ci, h.key));
+    headline.push_back(row);
   }
-  out += text_table(headline) + "  " + std::to_string(m.n) + " labelled predictions\n\n";
+  out += text_table(headline) + "  " + std::to_string(m.n) + " labelled predictions";
+  if (ci) out += "; " + ci_note(in.ci);
+  out += "\n\n";
 
   if (!m.per_class.empty()) {
     std::vector<std::vector<std::string>> rows{{"", "precision", "recall", "f1-score", "support"}};

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "experiment.hpp"
+#include "repeats.hpp"
 #include "run_files.hpp"
 #include "run_lock.hpp"
 #include "ser/data/corpus.hpp"
@@ -82,8 +84,9 @@ features::FeatureTable load_features(const config::Config& cfg, const features::
   return table;
 }
 
-// config.json is the run's identity: a re-run with the same config resumes, another is refused.
-void claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh) {
+}  // namespace
+
+void detail::claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh) {
   const std::string path = run_dir + "/config.json";
   if (fresh && fs::exists(run_dir)) {
     for (const auto& entry : fs::directory_iterator(run_dir)) {
@@ -92,7 +95,7 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
       static const std::set<std::string> aggregate = {
           "metrics.json", "confusion.csv", "confusion_normalized.csv", "predictions.csv", "report.md",
           "confusion.svg", "recall.svg", "curves.svg", "config.json"};
-      if (name.rfind("fold-", 0) == 0 || name == "final" || aggregate.count(name)) {
+      if (name.rfind("fold-", 0) == 0 || name.rfind("repeat-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }
     }
@@ -116,6 +119,8 @@ void claim_run_directory(const std::string& run_dir, const nlohmann::json& resol
   // An existing one stays as it is: it records how the run was started.
   if (!fs::exists(path)) util::write_text_atomic(path, resolved.dump(2) + "\n");
 }
+
+namespace {
 
 bool fold_finished(const std::string& run_dir, int number) {
   return fs::exists(run_dir + "/fold-" + std::to_string(number) + "/metrics.json");
@@ -318,11 +323,23 @@ nlohmann::json most_chosen(const std::vector<nlohmann::json>& points) {
 
 }  // namespace
 
+int fold_count(const config::Config& cfg) {
+  std::vector<data::Item> items;
+  if (cfg.features.from_store) {
+    items = features::read_feature_store(cfg.features.out).items;
+  } else {
+    items = data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root).items;
+  }
+  if (items.empty()) fail_runtime(cfg.dataset == "manifest" ? cfg.manifest : cfg.root, "no items to make folds of");
+  return static_cast<int>(data::build_folds(items, cfg.dataset, cfg.protocol).size());
+}
+
 std::string run_directory(const config::Config& cfg) {
   return (fs::path(cfg.runs_dir) / (cfg.name.empty() ? cfg.dataset : cfg.name)).string();
 }
 
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
+  if (cfg.train.repeats > 1) return detail::run_repeats(cfg, opt);
   const auto t0 = std::chrono::steady_clock::now();
   // Everything that can be checked without the data, before anything is read or written.
   config::validate_training(cfg, "config");
@@ -334,7 +351,14 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     if (is_classic(tc.model.architecture) || tc.device == "cuda") resolve_device(tc.device, tc.model.architecture);
   }
   Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
-  const detail::RunLock lock(ex.run_dir, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going);
+  // A fold started on its own (a job array's task) shares the run with its sibling folds.
+  const bool one_fold_alone = opt.only_fold > 0 && opt.inherited_lock_fd < 0;
+  const detail::RunLock lock(ex.run_dir, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going, one_fold_alone);
+  std::unique_ptr<detail::RunLock> fold_lock;
+  if (one_fold_alone) {
+    fold_lock = std::make_unique<detail::RunLock>(ex.run_dir + "/fold-" + std::to_string(opt.only_fold), opt.wait_for_lock,
+                                                  -1, opt.keep_going);
+  }
 
   ex.table = load_features(cfg, *ex.set, opt.progress);
   stop_if_asked(opt);
@@ -376,7 +400,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   const int n_folds = static_cast<int>(ex.folds.size());
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
 
-  claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
+  detail::claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
 
   RunSummary summary;
   summary.run_dir = ex.run_dir;
@@ -400,7 +424,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   stop_if_asked(opt);
   if (opt.before_folds) opt.before_folds();
   if (opt.jobs > 1 && pending.size() > 1 && opt.run_folds_elsewhere) {
-    opt.run_folds_elsewhere(pending, opt.jobs, lock.fd());
+    opt.run_folds_elsewhere(ex.run_dir, pending, opt.jobs, lock.fd());
     for (int k : pending) {
       if (!fold_finished(ex.run_dir, k)) fail_runtime("fold " + std::to_string(k), "did not finish (see its log above)");
     }

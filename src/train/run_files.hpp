@@ -28,4 +28,8 @@ std::string predictions_csv(const std::vector<data::Item>& items, const std::vec
 // empty when they agree.
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current);
 
+// config.json is a run's identity: a re-run with the same config resumes, another is refused
+// (unless fresh, which removes what earlier runs left: folds, repeats, final model, aggregate).
+void claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh);
+
 }  // namespace ser::train::detail

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -43,8 +45,9 @@ bool make_dir(const std::string& dir) {
 
 }  // namespace
 
-RunLock::RunLock(const std::string& run_dir, bool wait, int inherited_fd, const std::function<bool()>& keep_going)
-    : dir_(run_dir), path_(run_dir + "/run.lock") {
+RunLock::RunLock(const std::string& run_dir, bool wait, int inherited_fd, const std::function<bool()>& keep_going,
+                 bool shared)
+    : dir_(run_dir), path_(run_dir + "/run.lock"), shared_(shared) {
   // flock on a descriptor that shares the holder's open file description succeeds at once; a
   // descriptor of another file, or of no lock, does not count.
   if (inherited_fd >= 0 && same_file(inherited_fd, path_) && ::flock(inherited_fd, LOCK_EX | LOCK_NB) == 0) {
@@ -58,7 +61,7 @@ RunLock::RunLock(const std::string& run_dir, bool wait, int inherited_fd, const 
   while (true) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) fail_input(path_, std::string("cannot open the run's lock file: ") + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+    if (::flock(fd_, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
       if (same_file(fd_, path_)) break;
       // The holder gave an unclaimed directory up and removed the file we locked: start over.
       ::close(fd_);
@@ -70,16 +73,17 @@ RunLock::RunLock(const std::string& run_dir, bool wait, int inherited_fd, const 
     ::close(fd_);
     fd_ = -1;
     if (err != EWOULDBLOCK) fail_runtime(path_, std::string("cannot lock: ") + std::strerror(err));
-    if (!wait) {
-      fail_runtime(dir_, "in use by another `ser train` (pid " + holder +
-                             "); wait for it to end, or pass --wait to start when it has");
-    }
-    if (!told) spdlog::info("{}: in use by another `ser train` (pid {}); waiting for it to end", dir_, holder);
+    // Folds of a job array hold the lock shared and record no pid: the file may name a past run.
+    const bool alive = holder != "unknown" && ::kill(std::atoi(holder.c_str()), 0) == 0;
+    const std::string who = alive ? "another `ser train` (pid " + holder + ")" : "`ser train --fold` jobs";
+    if (!wait) fail_runtime(dir_, "in use by " + who + "; wait for it to end, or pass --wait to start when it has");
+    if (!told) spdlog::info("{}: in use by {}; waiting for it to end", dir_, who);
     told = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     if (keep_going && !keep_going()) throw Error(ErrorKind::Interrupted, dir_, "stopped while waiting for the run directory");
     created_dir_ = make_dir(dir_) || created_dir_;
   }
+  if (shared) return;  // the file names the exclusive holder only
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     spdlog::debug("{}: could not record this process's pid", path_);
@@ -94,7 +98,7 @@ RunLock::~RunLock() {
     return;
   }
   std::error_code ec;
-  if (created_dir_ && !fs::exists(dir_ + "/config.json", ec)) {
+  if (created_dir_ && !shared_ && !fs::exists(dir_ + "/config.json", ec)) {
     // Nothing of the run was written (an error before the folds): leave no trace of the attempt.
     // Unlinked while still locked, so a waiting process sees the file is gone and starts over.
     ::unlink(path_.c_str());

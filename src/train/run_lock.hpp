@@ -13,7 +13,11 @@ class RunLock {
   // Creates run_dir when missing. Held elsewhere: throws (runtime) naming the holder's pid, or with
   // `wait` polls until it is free (keep_going() false: throws Interrupted). inherited_fd >= 0: a
   // descriptor of this very lock inherited from the parent run, adopted when it is one.
-  RunLock(const std::string& run_dir, bool wait, int inherited_fd, const std::function<bool()>& keep_going);
+  // shared: one fold of the run (`ser train --fold K` from a job array) takes the run's lock
+  // shared, so folds run side by side while a whole run is refused (and refuses them); the
+  // fold's own exclusivity is a second RunLock on its folder.
+  RunLock(const std::string& run_dir, bool wait, int inherited_fd, const std::function<bool()>& keep_going,
+          bool shared = false);
   // A run directory this lock created and nothing claimed (no config.json) is removed again.
   ~RunLock();
   RunLock(const RunLock&) = delete;
@@ -25,7 +29,7 @@ class RunLock {
  private:
   std::string dir_, path_;
   int fd_ = -1;
-  bool created_dir_ = false, inherited_ = false;
+  bool created_dir_ = false, inherited_ = false, shared_ = false;
 };
 
 }  // namespace ser::train::detail

@@ -2,27 +2,15 @@
 // RAVDESS fold 1 (test actors 01 11 20 21) of the librosa reference features (193-dim and
 // 1020-dim functionals). Skips without Debian's python3-sklearn or ../shared.
 #include "support/classic_data.hpp"
+#include "support/python.hpp"
 
 // --- scikit-learn oracle ----------------------------------------------------------------------------
 
 namespace {
 
-std::string project_dir() { return fs::weakly_canonical(fs::path(ser::test::fixtures_dir()) / ".." / "..").string(); }
+using ser::test::project_dir;
 
-// A Python with scikit-learn: $SER_PYTHON, else python3, else /usr/bin/python3 (Debian's, where
-// python3-sklearn lives even when another python3 is first on PATH). Empty when none has it.
-std::string sklearn_python() {
-  static const std::string found = [] {
-    std::vector<std::string> candidates;
-    if (const char* env = std::getenv("SER_PYTHON")) candidates.push_back(env);
-    candidates.push_back("python3");
-    candidates.push_back("/usr/bin/python3");
-    for (const auto& py : candidates)
-      if (std::system(("'" + py + "' -c 'import sklearn, numpy' >/dev/null 2>&1").c_str()) == 0) return py;
-    return std::string();
-  }();
-  return found;
-}
+std::string sklearn_python() { return ser::test::python_with("sklearn, numpy"); }
 
 #define SER_REQUIRE_SKLEARN()                                                                         \
   do {                                                                                                \

@@ -14,6 +14,7 @@
 
 #include "ser/error.hpp"
 #include "ser/eval/plots.hpp"
+#include "ser/eval/sweep_plot.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace ser;
@@ -220,6 +221,18 @@ TEST(PlotsRecall, RejectsSizeMismatch) {
   EXPECT_THROW(eval::recall_bars_svg({"a"}, {0.5}, {1, 2}, "t"), Error);
 }
 
+TEST(PlotsRanking, OneRowPerTaskInRankOrderWithEscapedLabels) {
+  const std::vector<eval::RankedPoint> points = {{"a & b", 0.7, 0.66, 0.6, 0.72}, {"<x>", -1, 0.5, 0.41, 0.58}};
+  const std::string svg = eval::ranking_svg(points, "sweep \"s\"");
+  expect_svg_document(svg);
+  expect_no_nonfinite_text(svg);
+  EXPECT_NE(svg.find("1. a &amp; b"), std::string::npos);
+  EXPECT_NE(svg.find("2. &lt;x&gt;"), std::string::npos);
+  EXPECT_LT(svg.find("1. a &amp; b"), svg.find("2. &lt;x&gt;"));
+  EXPECT_EQ(count(svg, "fill=\"#1f77b4\"/>"), 1u) << "a task without a validation score has no validation dot";
+  expect_svg_document(eval::ranking_svg({}, "empty"));
+}
+
 TEST(PlotsRender, RsvgConvertRendersAllThree) {
   if (!have_rsvg()) GTEST_SKIP() << "rsvg-convert not installed (Debian package librsvg2-bin)";
   ser::test::TempDir dir;
@@ -228,4 +241,5 @@ TEST(PlotsRender, RsvgConvertRendersAllThree) {
   expect_png(render_png(dir, "curves", eval::training_curves_svg(sample_folds(), "validation UAR", "curves")));
   const std::string bars = eval::recall_bars_svg(kTricky, {0.84, 0.5, 1.0, kNaN}, {26, 10, 3, 0}, "recall");
   expect_png(render_png(dir, "recall", bars));
+  expect_png(render_png(dir, "ranking", eval::ranking_svg({{"task", 0.7, 0.66, 0.6, 0.72}}, "ranking")));
 }

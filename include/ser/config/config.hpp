@@ -62,6 +62,11 @@ void validate(const Config& cfg, const std::string& origin);
 void validate_training(const Config& cfg, const std::string& origin);
 nlohmann::json to_json(const Config& cfg);
 
+// A settable key of the schema ("train.epochs"; not a section like "train"), and the
+// " (did you mean 'x'?)" for a near miss ("" when nothing is near).
+bool is_setting_key(const std::string& key);
+std::string key_suggestion(const std::string& key);
+
 // Sets "dotted.key" in a JSON document to value (creating objects on the way).
 void apply_value(nlohmann::json& doc, const std::string& key, const nlohmann::json& value);
 // The points of train.search, the cartesian product of its lists in key order; one empty point

@@ -4,6 +4,7 @@
 // aggregate (by `ser train` and `ser evaluate --run`) and for a model evaluated on a corpus.
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct EvaluationInput {
   // on, items skipped by the label map, out-of-range inputs.
   std::vector<std::string> warnings;
   int folds_used = 0, folds_total = 0;  // a run's finished folds of all its folds; 0 = no folds
+  // Bootstrap intervals resample "speaker"s or "item"s; "" = speakers when the protocol's test
+  // folds are speakers, or, with no protocol, when every labelled row names its speaker.
+  std::string resample_unit;
+  std::uint64_t bootstrap_seed = 0;
 };
 
 struct GateOptions {
@@ -46,7 +51,9 @@ struct EvaluationOutput {
 
 // metrics.json holds the header keys, "labels", and for folds "folds", "summary" (mean/std),
 // "pooled" and "coverage" ({folds_used, folds_total}), else the pooled metrics at the top level;
-// then "analysis", "warnings" and "gates". With gates asked for, a run missing folds adds a
+// "ci" (eval/uncertainty.hpp bootstrap_json of the pooled metrics), "validation" (mean over
+// folds of the score that chose each fold's model, when there is one); then "analysis",
+// "warnings" and "gates". With gates asked for, a run missing folds adds a
 // failing "fold coverage" gate unless gates.allow_partial.
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gates, const std::string& out_dir);
 

@@ -6,6 +6,10 @@
 
 namespace ser::eval {
 
+// Text for SVG text and attributes: markup characters escaped, control characters XML 1.0
+// forbids turned into spaces (one would make rsvg and browsers reject the whole document).
+std::string xml_escape(const std::string& s);
+
 // Cells coloured by the row-normalised value (recall per true class), each showing the count
 // and the row percentage; rows = true class, columns = predicted.
 std::string confusion_svg(const std::vector<std::vector<int>>& confusion, const std::vector<std::string>& labels,

@@ -25,7 +25,11 @@ struct ReportInput {
   nlohmann::json selection;           // per fold: {"fold": K, "chosen": {...}, "inner_uar": x}; null: no search
   std::vector<std::string> warnings;  // shown first: what makes the numbers mean less than they seem
   std::string coverage;               // e.g. "2 of 3 folds"; empty without folds
+  nlohmann::json ci;                  // bootstrap_json() of the pooled metrics; null: none
 };
+
+// One sentence on how the intervals in `ci` (eval/uncertainty.hpp bootstrap_json) were made.
+std::string ci_note(const nlohmann::json& ci);
 
 // The setup line of a run or model: "features functionals, speaker-normalised (uses test
 // speakers' unlabeled features), model svm". Empty when nothing is known.

@@ -13,6 +13,9 @@
 //   <runs_dir>/<name>/final/               with `final_model`: one model trained on all items
 //   <runs_dir>/<name>/run.lock             flock held by the run (and its fold processes) while
 //                                          it runs; holds the holder's pid
+//   <runs_dir>/<name>/repeat-R/            with train.repeats > 1: repeat R, a complete run as above
+//                                          with its own seed; <name>/ then holds the aggregate over
+//                                          repeats (eval/repeats.hpp)
 // Re-running the same config resumes: finished folds are kept, an unfinished one continues
 // from its checkpoint. A different config in the same run directory is refused, and so is a
 // second run while one holds the lock. Where the directory lives (name, runs_dir) is not part of
@@ -38,10 +41,10 @@ struct RunOptions {
   // A fold process of a run: the run lock's descriptor inherited from the parent, which holds
   // the lock for it (-1: take the lock as any run does).
   int inherited_lock_fd = -1;
-  // Starts the given 1-based folds, at most `jobs` at a time, and returns when all have ended
+  // Starts the given 1-based folds of the run in run_dir (a repeat's, with train.repeats), at most `jobs` at a time, and returns when all have ended
   // (the CLI runs one `ser train --fold K` process per fold, each inheriting lock_fd). Unset:
   // folds run here, in turn.
-  std::function<void(const std::vector<int>& folds, int jobs, int lock_fd)> run_folds_elsewhere;
+  std::function<void(const std::string& run_dir, const std::vector<int>& folds, int jobs, int lock_fd)> run_folds_elsewhere;
   // Polled after every epoch and between folds; false = checkpoint, stop and throw Interrupted.
   std::function<bool()> keep_going;
   // Called once the features are read and the run directory is claimed, before the first fold:
@@ -52,13 +55,18 @@ struct RunOptions {
 struct RunSummary {
   std::string run_dir;
   nlohmann::json metrics;  // what metrics.json holds (over the finished folds)
-  int folds_total = 0, folds_finished = 0, folds_trained = 0;  // trained: in this call
+  int folds_total = 0, folds_finished = 0, folds_trained = 0;  // trained: in this call (summed over repeats)
+  int repeats_total = 0, repeats_finished = 0;                 // 0 without train.repeats > 1
   bool complete = false;   // every fold finished and metrics.json written
   std::string final_dir;   // set when a final model was trained
   double seconds = 0;
 };
 
 RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt = {});
+
+// How many folds the configured protocol makes of the corpus (indexed, or the store's items with
+// features.from_store), without extracting anything: the size of a cluster job array.
+int fold_count(const config::Config& cfg);
 
 // The run directory a config writes to.
 std::string run_directory(const config::Config& cfg);

@@ -82,7 +82,15 @@ struct TrainConfig {
   // the training part only, grouped by speaker in speaker protocols; best by inner UAR.
   nlohmann::json search = nlohmann::json::object();
   int search_folds = 5;
+  // The whole protocol this many times, repeat R with the seed derive_repeat_seed(seed, R): random
+  // protocols reshuffle their folds, every model and augmentation is initialised anew.
+  int repeats = 1;
 };
+
+// Repeat 1 keeps the configured seed (a one-repeat run is that run); later repeats step away.
+inline std::uint64_t derive_repeat_seed(std::uint64_t seed, int repeat) {
+  return seed + 1000003ull * static_cast<std::uint64_t>(repeat - 1);
+}
 
 // Checks a classic model's settings (kernel, C, ...) before any work; throws a config error
 // naming the model.* key. Torch settings are checked when the model is built.

@@ -1,0 +1,42 @@
+#pragma once
+// The aggregate of a run with train.repeats > 1: <run>/repeat-R/ are complete runs of the same
+// protocol with their own seeds; <run>/metrics.json, predictions.csv and report.md sum them up.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ser::eval {
+
+struct RepeatRun {
+  int repeat = 0;             // 1-based
+  std::uint64_t seed = 0;     // the train.seed it ran with
+  std::string dir;            // a finished run directory (metrics.json and predictions.csv)
+};
+
+// metrics.json: the header keys, "labels", "repeats" (each repeat's fold summary, pooled metrics,
+// CI and validation score), "over_repeats" (mean, population std and values over repeats of the
+// fold means and of the pooled metrics), "summary" (= over_repeats fold means: what gates read),
+// "pooled" (mean over repeats of the pooled metrics), "ci" (bootstrap over the test units, the
+// same units in every repeat), "validation", "coverage", "warnings". predictions.csv holds every
+// repeat's predictions with a leading "repeat" column. Returns what metrics.json holds.
+// Throws ser::Error (input) naming the file when a repeat's files are missing or disagree.
+nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::vector<RepeatRun>& repeats,
+                                        const nlohmann::json& header, std::uint64_t bootstrap_seed);
+
+// A run directory of repeats (repeat-R/ folders, no fold-K/ of its own), read back: every
+// finished repeat (a repeat-R/metrics.json), its seed from repeat-R/config.json, the header keys
+// of the first and how many repeats the run has. Empty `finished` when it is not such a run.
+struct RepeatsOnDisk {
+  std::vector<RepeatRun> finished;
+  int total = 0;
+  nlohmann::json header;
+  std::uint64_t seed = 0;  // the run's train.seed (bootstrap seed)
+};
+RepeatsOnDisk read_repeats(const std::string& run_dir);
+
+// report.md of such a run, from its metrics.json.
+std::string repeats_report_markdown(const nlohmann::json& metrics, const std::string& title);
+
+}  // namespace ser::eval
