@@ -31,4 +31,5 @@ fi
 if [[ $what == defaults || $what == all ]]; then
   compare ravdess-defaults runs/ravdess-repeats5 runs/ravdess-model-a-repeats5
   compare emodb-defaults $A/emodb-functionals-global-logreg-wide $A/emodb-issa193-global-model_a
+  compare emodb-augmentation runs/emodb-model-a-augmented $A/emodb-issa193-global-model_a
 fi
