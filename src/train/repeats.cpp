@@ -67,8 +67,6 @@ RunSummary run_repeats(const config::Config& cfg, const RunOptions& opt) {
   RunSummary summary;
   summary.run_dir = top;
   summary.repeats_total = cfg.train.repeats;
-  std::vector<eval::RepeatRun> finished;
-  nlohmann::json header;
   for (int r = 1; r <= cfg.train.repeats; ++r) {
     if (opt.keep_going && !opt.keep_going()) {
       throw Error(ErrorKind::Interrupted, "train", "stopped; run the same command again to resume");
@@ -84,20 +82,13 @@ RunSummary run_repeats(const config::Config& cfg, const RunOptions& opt) {
     summary.folds_finished += s.folds_finished;
     summary.folds_trained += s.folds_trained;
     if (!s.final_dir.empty()) summary.final_dir = s.final_dir;
-    if (!s.complete) continue;
-    finished.push_back({r, sub.train.seed, s.run_dir});
-    if (header.is_null()) {
-      header = nlohmann::json::object();
-      for (const char* key : {"dataset", "protocol", "feature_set", "normalize", "architecture", "folds_total"}) {
-        if (s.metrics.contains(key)) header[key] = s.metrics[key];
-      }
-      header["run"] = top;
-    }
   }
-  summary.repeats_finished = static_cast<int>(finished.size());
+  // What has finished is read back from the files, as `ser evaluate --run` reads it.
+  const eval::RepeatsOnDisk on_disk = eval::read_repeats(top);
+  summary.repeats_finished = static_cast<int>(on_disk.finished.size());
   summary.complete = summary.repeats_finished == cfg.train.repeats;
   if (summary.complete && opt.aggregate) {
-    summary.metrics = eval::write_repeats_evaluation(top, finished, header, cfg.train.seed);
+    summary.metrics = eval::write_repeats_evaluation(top, on_disk.finished, on_disk.header, cfg.train.seed);
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -48,7 +48,6 @@ std::vector<std::string> split_values(const std::string& list) {
   return out;
 }
 
-std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // A run directory name: letters, digits and . _ + - = kept, anything else becomes '_'.
 std::string safe_name(const std::string& s) {
@@ -184,7 +183,7 @@ SweepPlan plan_sweep(const nlohmann::json& base, const std::string& origin, cons
         config::apply_value(doc, a.key, v);
         task.point[a.key] = v;
         const std::string shown = clashes.count(last_part(a.key)) ? a.key : last_part(a.key);
-        parts.push_back(safe_name(shown + "=" + value_text(v)));
+        parts.push_back(safe_name(shown + "=" + grid_value_text(v)));
       }
       drop_foreign_model_options(doc, task.point);
       for (const auto& p : parts) task.name += (task.name.empty() ? "" : "_") + p;

@@ -24,7 +24,6 @@ struct Row {
   std::string rank;  // within its corpus; "" = unranked (no validation score, or not finished)
 };
 
-std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 std::string f6(double v) { return util::format_double("%.6f", v); }
 std::string f4(double v) { return util::format_double("%.4f", v); }
 
@@ -95,7 +94,7 @@ int collect_sweep(const SweepPlan& plan) {
     csv += r.rank + "," + std::to_string(t.index) + "," + util::csv_field(t.name) + "," + util::csv_field(corpus_of(t));
     std::string md = "| " + (r.rank.empty() ? "–" : r.rank) + " | " + t.name + " | " + corpus_of(t) + " |";
     for (const auto& a : plan.axes) {
-      const std::string v = value_text(t.point[a.key]);
+      const std::string v = grid_value_text(t.point[a.key]);
       csv += "," + util::csv_field(v);
       md += " " + v + " |";
     }
@@ -130,7 +129,7 @@ int collect_sweep(const SweepPlan& plan) {
   report += "\n\nGrid:";
   for (const auto& a : plan.axes) {
     std::string vs;
-    for (const auto& v : a.values) vs += (vs.empty() ? "" : ", ") + value_text(v);
+    for (const auto& v : a.values) vs += (vs.empty() ? "" : ", ") + grid_value_text(v);
     report += " `" + a.key + "` in {" + vs + "};";
   }
   if (!plan.corpora.empty()) {

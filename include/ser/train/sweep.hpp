@@ -22,6 +22,9 @@ struct GridAxis {
 // empty value.
 GridAxis parse_grid(const std::string& text);
 
+// A grid value as shown in names and tables: a string as it is, anything else as JSON.
+inline std::string grid_value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
 struct SweepTask {
   int index = 0;
   std::string name;         // its run directory's name, e.g. "emodb_logreg_c=0.1_normalize=speaker"
