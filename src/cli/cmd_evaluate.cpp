@@ -33,9 +33,14 @@ namespace {
 
 struct EvaluateArgs {
   std::string run, model, config_path, dataset, root, manifest, map, out, fail_under, baseline, device = "cpu";
+  std::string format = "text";
   double max_drop = NAN;  // NaN: not given
   int jobs = 0;
-  bool no_progress = false, allow_partial = false;
+  bool no_progress = false, allow_partial = false, allow_training_overlap = false, allow_mismatch = false,
+       allow_skipped = false;
+  // Whether a gate option was given at all: an empty value (an unset CI variable) is a mistake,
+  // never a gate switched off.
+  bool fail_under_given = false, baseline_given = false;
 };
 
 // "anger=angry,happiness=happy" -> map; throws a usage error naming --map.
@@ -111,10 +116,13 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   ex.jobs = a.jobs;
   ex.progress = !a.no_progress;
   const auto extracted = features::extract_corpus(index, *set, ex);
-  for (const auto& f : extracted.failures) spdlog::warn("{}: {} (skipped)", f.path, f.reason);
+  eval::EvaluationInput in;
+  for (const auto& f : extracted.failures) {
+    spdlog::warn("{}: {} (skipped)", f.path, f.reason);
+    in.skipped_files.push_back({f.path, f.reason});
+  }
   const features::FeatureTable table = features::read_feature_store(cfg.features.out);
 
-  eval::EvaluationInput in;
   in.title = fs::path(a.model).filename().string() + " on " + cfg.dataset;
   in.predictions.labels = labels;
   in.predictions.metadata_columns = {"speaker"};
@@ -194,7 +202,11 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
                {"feature_set", predictor.feature_set()},
                {"normalize", predictor.normalize()},
                {"architecture", predictor.architecture()}};
-  if (predictor.folds_expected() > 0) in.header["folds_total"] = predictor.folds_expected();
+  if (predictor.folds_expected() > 0) {
+    in.header["folds_total"] = predictor.folds_expected();
+    in.header["coverage"] = {{"folds_used", predictor.members()}, {"folds_total", predictor.folds_expected()},
+                             {"complete", predictor.members() >= predictor.folds_expected()}};
+  }
   if (predictor.members() < predictor.folds_expected()) {
     in.warnings.push_back("a fold ensemble of " + std::to_string(predictor.members()) + " of " +
                           std::to_string(predictor.folds_expected()) + " folds (--allow-partial)");
@@ -209,57 +221,120 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   return in;
 }
 
-// A run of train.repeats: the aggregate over its repeats, rebuilt from their files, and the gates
-// on it (summary = mean over repeats of the fold means). Every repeat must have finished.
-int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, const eval::RepeatsOnDisk& repeats) {
-  if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.run)) {
-    throw Error(ErrorKind::Usage, "--out", "a run of repeats is summed up in its own folder; leave --out out");
+// stdout carries the result in the asked format; everything else goes to stderr.
+void print_result(const std::string& format, const nlohmann::json& metrics, const std::string& report_md,
+                  const std::string& text) {
+  const std::string out = format == "json" ? metrics.dump(2) + "\n" : format == "md" ? report_md : text;
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
+std::string gate_lines(const std::vector<eval::GateResult>& gates) {
+  std::string out;
+  for (const auto& g : gates) {
+    out += std::string("gate ") + (g.passed ? "passed" : "FAILED") + ": " + g.gate + " (measured " +
+           util::exact_double(g.value) + ")\n";
   }
+  return out;
+}
+
+// The verdict's exit code, said on stderr: a failed gate (3) or skipped files (1).
+int verdict(const std::string& where, bool passed, std::size_t skipped, bool allow_skipped, const std::string& format,
+            const std::vector<eval::GateResult>& gates) {
+  if (format != "text") std::fputs(gate_lines(gates).c_str(), stderr);  // the gates are in the JSON/Markdown too
+  if (!passed) {
+    std::fprintf(stderr, "ser: error: %s: a gate failed (exit code %d)\n", where.c_str(), eval::kGateExitCode);
+    return eval::kGateExitCode;
+  }
+  if (skipped > 0 && !allow_skipped) {
+    std::fprintf(stderr, "ser: error: %s: %zu file(s) could not be used (listed in metrics.json skipped_files); pass "
+                         "--allow-skipped to accept an evaluation without them\n",
+                 where.c_str(), skipped);
+    return 1;
+  }
+  return 0;
+}
+
+// A baseline of another corpus, label set or protocol, or of a partial run, is refused before
+// anything is written.
+void check_baseline_matches(const eval::GateOptions& gates, const nlohmann::json& header,
+                            const std::vector<std::string>& labels, bool allow_mismatch) {
+  if (gates.baseline_path.empty()) return;
+  nlohmann::json current = header.is_object() ? header : nlohmann::json::object();
+  current["labels"] = labels;
+  const std::string why = eval::baseline_mismatch(current, util::read_json(gates.baseline_path));
+  if (why.empty()) return;
+  if (allow_mismatch) {
+    spdlog::warn("{}: compared although it differs ({}), as --allow-mismatch asks", gates.baseline_path, why);
+    return;
+  }
+  throw Error(ErrorKind::Usage, gates.baseline_path,
+              "cannot be a baseline here: " + why + " (pass --allow-mismatch to compare anyway)");
+}
+
+// A run of train.repeats: the aggregate over its repeats, rebuilt from their folds' files, and
+// the gates on it (summary = mean over repeats of the fold means). Every repeat must have finished.
+int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, const eval::RepeatsOnDisk& repeats) {
+  const std::string out = a.out.empty() ? a.run : a.out;
   const int finished = static_cast<int>(repeats.finished.size());
   if (finished < repeats.total) {
     fail_input(a.run, std::to_string(finished) + " of " + std::to_string(repeats.total) +
                           " repeats are finished; run `ser train` again to finish them, or evaluate one repeat (" + a.run +
                           "/repeat-R)");
   }
-  const nlohmann::json m = eval::write_repeats_evaluation(a.run, repeats.finished, repeats.header, repeats.seed);
-  std::vector<eval::GateResult> results;
-  if (!gates.fail_under.empty()) results = eval::check_thresholds(m, gates.fail_under);
-  if (!gates.baseline_path.empty()) {
-    const auto b = eval::check_baseline(m, util::read_json(gates.baseline_path), gates.baseline_path, gates.max_drop);
-    results.insert(results.end(), b.begin(), b.end());
+  if (!repeats.finished.empty()) {
+    check_baseline_matches(gates, repeats.header, eval::read_run(repeats.finished.front().dir).predictions.labels,
+                           a.allow_mismatch);
   }
+  const eval::RepeatsEvaluation result =
+      eval::write_repeats_evaluation(a.run, repeats.finished, repeats.header, repeats.seed, gates, out);
+  const nlohmann::json& m = result.metrics;
   const auto& sum = m["summary"];
-  std::printf("%s: %d repeats; mean +- std over repeats of the fold means: accuracy %.4f +- %.4f, UAR %.4f +- %.4f, "
-              "macro-F1 %.4f +- %.4f; pooled UAR %.4f %s\n",
-              a.run.c_str(), finished, sum["accuracy"]["mean"].get<double>(), sum["accuracy"]["std"].get<double>(),
-              sum["balanced_accuracy"]["mean"].get<double>(), sum["balanced_accuracy"]["std"].get<double>(),
-              sum["macro_f1"]["mean"].get<double>(), sum["macro_f1"]["std"].get<double>(),
-              m["pooled"]["balanced_accuracy"].get<double>(), eval::interval_text(m["ci"], "balanced_accuracy").c_str());
-  bool passed = true;
-  for (const auto& g : results) {
-    std::printf("gate %s: %s (%.4f)\n", g.passed ? "passed" : "FAILED", g.gate.c_str(), g.value);
-    passed = passed && g.passed;
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "%s: %d repeats; mean +- std over repeats of the fold means: accuracy %.4f +- %.4f, UAR %.4f +- %.4f, "
+                "macro-F1 %.4f +- %.4f; pooled UAR %.4f %s\n",
+                a.run.c_str(), finished, sum["accuracy"]["mean"].get<double>(), sum["accuracy"]["std"].get<double>(),
+                sum["balanced_accuracy"]["mean"].get<double>(), sum["balanced_accuracy"]["std"].get<double>(),
+                sum["macro_f1"]["mean"].get<double>(), sum["macro_f1"]["std"].get<double>(),
+                m["pooled"]["balanced_accuracy"].get<double>(), eval::interval_text(m["ci"], "balanced_accuracy").c_str());
+  print_result(a.format, m, util::read_text(out + "/report.md"), line + gate_lines(result.gates));
+  spdlog::info("wrote {}/{{metrics.json, report.md, predictions.csv, confusion.csv, confusion.svg}}", out);
+  return verdict(out, result.passed, 0, a.allow_skipped, a.format, result.gates);
+}
+
+// The run's folds as its plan counts them; a partial run is refused unless --allow-partial.
+eval::EvaluationInput read_complete_run(const EvaluateArgs& a) {
+  eval::EvaluationInput in = eval::read_run(a.run);
+  const bool partial = in.folds_used < in.folds_total || !in.folds_total_known;
+  if (partial && !a.allow_partial) {
+    const std::string why = in.folds_total_known ? in.missing_folds : "the run does not record its fold total (no plan.json)";
+    fail_input(a.run, "only " + std::to_string(in.folds_used) + " of " + (in.folds_total_known ? "" : "at least ") +
+                          std::to_string(in.folds_total) + " folds are finished (" + why +
+                          "); finish the run with `ser train`, or pass --allow-partial to evaluate those");
   }
-  std::printf("wrote %s/{metrics.json, report.md, predictions.csv}\n", a.run.c_str());
-  if (!passed) {
-    std::fprintf(stderr, "ser: error: %s: a gate failed (exit code %d)\n", a.run.c_str(), eval::kGateExitCode);
-    return eval::kGateExitCode;
-  }
-  return 0;
+  return in;
 }
 
 int run_evaluate(const EvaluateArgs& a) {
   if (a.run.empty() == a.model.empty()) throw Error(ErrorKind::Usage, "evaluate", "give exactly one of --run DIR or --model M");
   if (a.jobs < 0) throw Error(ErrorKind::Usage, "--jobs", "must be >= 0 (0 = all cores)");
+  if (a.format != "text" && a.format != "json" && a.format != "md") {
+    throw Error(ErrorKind::Usage, "--format", "'" + a.format + "' is not one of text, json, md");
+  }
   eval::GateOptions gates;
   gates.allow_partial = a.allow_partial;
-  if (!a.fail_under.empty()) gates.fail_under = eval::parse_fail_under(a.fail_under);
+  gates.allow_training_overlap = a.allow_training_overlap;
+  if (a.fail_under_given) gates.fail_under = eval::parse_fail_under(a.fail_under);  // empty text is an error there
   const bool max_drop_given = !std::isnan(a.max_drop);
   if (max_drop_given && !(a.max_drop >= 0 && a.max_drop <= 1)) {
     throw Error(ErrorKind::Usage, "--max-drop", "must be between 0 and 1, got " + util::format_double("%g", a.max_drop));
   }
-  if (max_drop_given && a.baseline.empty()) throw Error(ErrorKind::Usage, "--max-drop", "needs --baseline FILE");
-  if (!a.baseline.empty()) {
+  if (max_drop_given && !a.baseline_given) throw Error(ErrorKind::Usage, "--max-drop", "needs --baseline FILE");
+  if (a.baseline_given) {
+    if (a.baseline.find_first_not_of(" \t\r\n") == std::string::npos) {
+      throw Error(ErrorKind::Usage, "--baseline", "empty; expected a metrics.json file (is a CI variable unset?)");
+    }
     if (!fs::exists(a.baseline)) fail_input(a.baseline, "baseline metrics file not found");
     // Checked before anything is computed: a mistyped baseline is a usage mistake.
     try {
@@ -280,7 +355,7 @@ int run_evaluate(const EvaluateArgs& a) {
   }
   if (!a.run.empty()) {
     if (out.empty()) out = a.run;
-    in = eval::read_run(a.run);
+    in = read_complete_run(a);
   } else {
     if (out.empty()) {
       const fs::path m(a.model);
@@ -291,16 +366,20 @@ int run_evaluate(const EvaluateArgs& a) {
     }
     in = evaluate_model(a, out);
   }
+  check_baseline_matches(gates, in.header, in.predictions.labels, a.allow_mismatch);
   const eval::EvaluationOutput result = eval::write_evaluation(in, gates, out);
 
-  if (isatty(STDOUT_FILENO)) {
-    std::fputs(eval::terminal_table(result.report).c_str(), stdout);
+  std::string text;
+  if (isatty(STDOUT_FILENO) && a.format == "text") {
+    text = eval::terminal_table(result.report);
   } else {
     const auto& pooled = result.report.pooled;
-    std::printf("%s: pooled accuracy %.4f, UAR %.4f %s, macro-F1 %.4f over %d item(s)\n", in.title.c_str(),
-                pooled.accuracy, pooled.balanced_accuracy,
-                eval::interval_text(result.metrics.value("ci", nlohmann::json()), "balanced_accuracy").c_str(),
-                pooled.macro_f1, pooled.n);
+    char line[512];
+    std::snprintf(line, sizeof(line), "%s: pooled accuracy %.4f, UAR %.4f %s, macro-F1 %.4f over %d item(s)\n",
+                  in.title.c_str(), pooled.accuracy, pooled.balanced_accuracy,
+                  eval::interval_text(result.metrics.value("ci", nlohmann::json()), "balanced_accuracy").c_str(),
+                  pooled.macro_f1, pooled.n);
+    text = line;
     const auto& sum = result.report.summary;
     if (sum.is_object() && sum.contains("macro_f1")) {
       auto num = [&](const char* key, const char* part) -> double {
@@ -311,21 +390,16 @@ int run_evaluate(const EvaluateArgs& a) {
       auto ms = [&](const char* key) {
         return util::format_double("%.4f", num(key, "mean")) + " +- " + util::format_double("%.4f", num(key, "std"));
       };
-      std::printf("  fold mean +- std over %s: accuracy %s, UAR %s, macro-F1 %s\n", result.report.coverage.c_str(),
-                  ms("accuracy").c_str(), ms("balanced_accuracy").c_str(), ms("macro_f1").c_str());
+      text += "  fold mean +- std over " + result.report.coverage + ": accuracy " + ms("accuracy") + ", UAR " +
+              ms("balanced_accuracy") + ", macro-F1 " + ms("macro_f1") + "\n";
     }
-    if (!result.report.setup.empty()) std::printf("  %s\n", result.report.setup.c_str());
+    if (!result.report.setup.empty()) text += "  " + result.report.setup + "\n";
     for (const auto& w : in.warnings) spdlog::warn("{}", w);
   }
-  for (const auto& g : result.gates) {
-    std::printf("gate %s: %s (%.4f)\n", g.passed ? "passed" : "FAILED", g.gate.c_str(), g.value);
-  }
-  std::printf("wrote %s/{metrics.json, report.md, predictions.csv, confusion.csv, *.svg}\n", out.c_str());
-  if (!result.passed) {
-    std::fprintf(stderr, "ser: error: %s: a gate failed (exit code %d)\n", out.c_str(), eval::kGateExitCode);
-    return eval::kGateExitCode;
-  }
-  return 0;
+  text += gate_lines(result.gates);
+  print_result(a.format, result.metrics, util::read_text(out + "/report.md"), text);
+  spdlog::info("wrote {}/{{metrics.json, report.md, predictions.csv, confusion.csv, *.svg}}", out);
+  return verdict(out, result.passed, in.skipped_files.size(), a.allow_skipped, a.format, result.gates);
 }
 
 }  // namespace
@@ -341,15 +415,25 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--manifest", a->manifest, "CSV manifest with path,label[,speaker,...]");
   sub->add_option("--map", a->map, "Corpus label -> model label, e.g. anger=angry,happiness=happy");
   sub->add_option("-o,--out", a->out, "Output folder (default: the run, or <model>/eval-<dataset>)");
-  sub->add_option("--fail-under", a->fail_under, "Gate: minimum values, e.g. uar=0.60,accuracy=0.70");
-  sub->add_option("--baseline", a->baseline, "Gate: a metrics.json to compare against");
+  auto* fail_under = sub->add_option("--fail-under", a->fail_under, "Gate: minimum values, e.g. uar=0.60,accuracy=0.70");
+  auto* baseline = sub->add_option("--baseline", a->baseline, "Gate: a metrics.json to compare against");
   sub->add_option("--max-drop", a->max_drop, "Gate: largest allowed drop against --baseline (default 0)");
   sub->add_option("-j,--jobs", a->jobs, "Extraction threads (0 = all cores)");
   sub->add_option("--device", a->device, "cpu | cuda | auto, for --model");
   sub->add_flag("--no-progress", a->no_progress, "No progress bar during feature extraction");
   sub->add_flag("--allow-partial", a->allow_partial,
                 "Accept a run with unfinished or missing folds (gates, fold ensembles); coverage is still reported");
-  add_runner("evaluate", [a]() { return run_evaluate(*a); });
+  sub->add_flag("--allow-training-overlap", a->allow_training_overlap,
+                "Gate a model evaluation although its items overlap the model's training items (or those are unknown)");
+  sub->add_flag("--allow-mismatch", a->allow_mismatch,
+                "Compare against a --baseline of another corpus, label set or protocol, or of a partial run");
+  sub->add_flag("--allow-skipped", a->allow_skipped, "Exit 0 although some corpus files could not be used (they are listed)");
+  sub->add_option("-f,--format", a->format, "What stdout gets: text (summary and gates), json (metrics.json), md (report.md)");
+  add_runner("evaluate", [a, fail_under, baseline]() {
+    a->fail_under_given = fail_under->count() > 0;
+    a->baseline_given = baseline->count() > 0;
+    return run_evaluate(*a);
+  });
 }
 
 }  // namespace ser::cli

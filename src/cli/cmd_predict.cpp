@@ -45,7 +45,8 @@ constexpr double kShortSeconds = 0.1;
 // Why a row's answer means little; empty when it does not.
 struct RowFlag {
   double max_abs_z = 0;
-  std::string block, reason;
+  std::string block, reason;        // reason: the out-of-distribution reasons joined by "; "
+  std::vector<std::string> warnings;  // each reason, and what else the row's answer depends on
 };
 
 // Files to predict: a file as it is, a folder's audio files (recursively, sorted), a manifest's
@@ -99,7 +100,8 @@ std::string json_output(const std::vector<std::string>& files, const std::vector
                    {"max_abs_z", flags[r].max_abs_z},
                    {"z_block", flags[r].block},
                    {"ood", !flags[r].reason.empty()},
-                   {"ood_reason", flags[r].reason}});
+                   {"ood_reason", flags[r].reason},
+                   {"warnings", flags[r].warnings}});
   }
   return out.dump(2) + "\n";
 }
@@ -181,6 +183,7 @@ std::vector<RowFlag> flag_rows(const std::vector<std::string>& files, const std:
       // decoded once already; a second failure changes nothing about the prediction
     }
     for (const auto& w : why) f.reason += (f.reason.empty() ? "" : "; ") + w;
+    f.warnings = why;
   });
   return flags;
 }
@@ -226,7 +229,13 @@ int run_predict(const PredictArgs& a) {
     spdlog::warn("speaker '{}' has fewer than 10 files: its normalisation statistics are noisy", g);
   }
   const auto& labels = predictor.labels();
-  const std::vector<RowFlag> flags = flag_rows(files, features.ok, z, *set, a.ood_z, a.jobs);
+  std::vector<RowFlag> flags = flag_rows(files, features.ok, z, *set, a.ood_z, a.jobs);
+  if (!small.empty()) {
+    for (std::size_t r = 0; r < features.ok.size(); ++r) {
+      if (std::find(small.begin(), small.end(), groups[r]) == small.end()) continue;
+      flags[r].warnings.push_back("speaker '" + groups[r] + "' has fewer than 10 files: its normalisation statistics are noisy");
+    }
+  }
   for (std::size_t r = 0; r < flags.size(); ++r) {
     if (flags[r].reason.empty()) continue;
     spdlog::warn("{}: {} (flagged above |z| {:g}, below -60 dBFS or under 0.1 s): the label means little",
@@ -239,13 +248,15 @@ int run_predict(const PredictArgs& a) {
   } else if (a.format == "csv") {
     eval::PredictionTable t;
     t.labels = labels;
-    t.metadata_columns = {"max_abs_z", "z_block", "ood"};
+    t.metadata_columns = {"max_abs_z", "z_block", "ood", "warnings"};
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       eval::PredictionRow row;
       row.id = files[features.ok[r]];
       row.probabilities = probs[r];
       row.pred = eval::argmax(probs[r]);
-      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block, flags[r].reason};
+      std::string warnings;
+      for (const auto& w : flags[r].warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block, flags[r].reason, warnings};
       t.rows.push_back(std::move(row));
     }
     text = eval::predictions_csv(t);

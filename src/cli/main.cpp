@@ -1,6 +1,7 @@
 // ser: command-line entry point. Subcommands are thin wrappers over the library; every
 // ser::Error becomes one line on stderr and exit code 2 (usage/config) or 1 (runtime).
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // Logs, warnings and progress go to stderr: stdout carries only the data a command was asked
+  // for (a table, CSV or JSON), so `ser predict --format json > out.json` always parses.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("ser"));
   spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_pattern("%^[%l]%$ %v");
 

@@ -104,16 +104,21 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
 
   EvaluationOutput out;
   nlohmann::json& m = out.metrics;
-  m = in.header.is_object() ? in.header : nlohmann::json::object();
+  m = nlohmann::json::object();
+  m["format_version"] = kMetricsFormatVersion;
+  m["kind"] = in.per_fold.empty() ? "model" : "run";
+  if (in.header.is_object()) m.update(in.header);
   m["labels"] = labels;
+  // The same top-level keys for every kind: metrics pooled over every prediction.
+  const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
+  for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
+  const bool partial = in.folds_total > 0 && (in.folds_used < in.folds_total || !in.folds_total_known);
   if (!in.per_fold.empty()) {
     m["folds"] = in.fold_metrics.is_null() ? nlohmann::json::array() : in.fold_metrics;
     m["summary"] = summarize_folds(in.per_fold);
-    m["pooled"] = to_json(pooled);
-    m["coverage"] = {{"folds_used", in.folds_used}, {"folds_total", in.folds_total}};
-  } else {
-    const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
-    for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
+    m["pooled"] = single;
+    m["coverage"] = {{"folds_used", in.folds_used}, {"folds_total", in.folds_total}, {"complete", !partial}};
+    if (!in.folds_total_known) m["coverage"]["folds_total_known"] = false;
   }
   m["ci"] = pooled_intervals(in);
   if (!in.per_fold.empty()) {
@@ -123,7 +128,10 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   const nlohmann::json analysis = analysis_json(in.predictions);
   m["analysis"] = analysis;
   m["warnings"] = in.warnings;
-  const bool partial = in.folds_total > 0 && in.folds_used < in.folds_total;
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& f : in.skipped_files) skipped.push_back({{"path", f.path}, {"reason", f.reason}});
+  m["skipped_files"] = skipped;
+  m["skipped_files_count"] = in.skipped_files.size();
 
   // Gates are judged on the numbers above; outputs are written whatever their verdict.
   if (!gate_options.fail_under.empty()) {
@@ -136,7 +144,7 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     out.gates.insert(out.gates.end(), g.begin(), g.end());
   }
   // A gate passed on part of a run would vouch for folds nobody measured.
-  if (partial && !out.gates.empty() && !gate_options.allow_partial) {
+  if (partial && gate_options.any() && !gate_options.allow_partial) {
     GateResult g;
     g.gate = "fold coverage: " + std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) +
              " folds (pass --allow-partial to gate on these)";
@@ -145,12 +153,27 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
     g.passed = false;
     out.gates.push_back(g);
   }
-  nlohmann::json gates = nlohmann::json::array();
-  for (const auto& g : out.gates) {
-    gates.push_back({{"gate", g.gate}, {"value", g.value}, {"limit", g.limit}, {"passed", g.passed}});
-    out.passed = out.passed && g.passed;
+  // A gate on items the model trained on would vouch for numbers that are not held-out.
+  const nlohmann::json overlap = in.header.is_object() ? in.header.value("training_overlap", nlohmann::json()) : nlohmann::json();
+  if (overlap.is_object() && gate_options.any() && !gate_options.allow_training_overlap) {
+    const std::size_t either = overlap.value("either", std::size_t{0}), items = overlap.value("items", std::size_t{0});
+    GateResult g;
+    g.limit = 0.0;
+    g.passed = false;
+    if (!overlap.value("known", false)) {
+      g.gate = "training overlap: unknown (" + overlap.value("note", std::string()) +
+               "); pass --allow-training-overlap to gate anyway";
+      g.value = NAN;
+      out.gates.push_back(g);
+    } else if (either > 0) {
+      g.gate = "training overlap: " + std::to_string(either) + " of " + std::to_string(items) +
+               " evaluated items were training items of the model (pass --allow-training-overlap to gate anyway)";
+      g.value = static_cast<double>(either);
+      out.gates.push_back(g);
+    }
   }
-  m["gates"] = gates;
+  m["gates"] = gates_json(out.gates);
+  for (const auto& g : out.gates) out.passed = out.passed && g.passed;
   m["toolkit_version"] = kVersion;
 
   std::error_code ec;
@@ -182,8 +205,11 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   out.report.setup = setup_line(in.header);
   out.report.warnings = in.warnings;
   out.report.ci = m["ci"];
+  out.report.skipped_files = in.skipped_files;
   if (in.folds_total > 0) {
-    out.report.coverage = std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) + " folds";
+    out.report.coverage = std::to_string(in.folds_used) + " of " + (in.folds_total_known ? "" : "at least ") +
+                          std::to_string(in.folds_total) + " folds" +
+                          (in.folds_total_known ? "" : " (the run does not record its fold total)");
   }
   if (in.header.is_object() && in.header.value("normalize", "") == "speaker") m["normalization_note"] = kSpeakerNormalisedNote;
   if (in.fold_metrics.is_array()) {
@@ -217,7 +243,11 @@ EvaluationInput read_run(const std::string& run_dir) {
   in.fold_metrics = nlohmann::json::array();
   int finished = 0;
   std::vector<std::string> missing;
-  std::vector<bool> present(model::run_fold_count(run_dir) + 1, false);
+  const std::size_t recorded_total = model::run_fold_count(run_dir);
+  in.folds_total_known = recorded_total > 0;
+  std::size_t highest = 0;
+  for (const auto& [k, dir] : folds) highest = std::max(highest, static_cast<std::size_t>(k));
+  std::vector<bool> present(std::max(recorded_total, highest) + 1, false);
   for (const auto& [k, dir] : folds) {
     present[static_cast<std::size_t>(k)] = true;
     if (!fs::exists(dir + "/metrics.json")) {  // unfinished: not part of the aggregate
@@ -246,7 +276,11 @@ EvaluationInput read_run(const std::string& run_dir) {
       slot.push_back(static_cast<std::size_t>(it - cols.begin()));
     }
     in.per_fold.push_back(table_metrics(t));
-    in.fold_metrics.push_back(fm);
+    // The fold's numbers are its predictions' (what the summary and pooled numbers are made
+    // of); the rest of its metrics.json (best epoch, search, sizes) is kept as written.
+    nlohmann::json fold_entry = fm.is_object() ? fm : nlohmann::json::object();
+    fold_entry.update(to_json(in.per_fold.back()));
+    in.fold_metrics.push_back(fold_entry);
     for (auto& row : t.rows) {
       std::vector<std::string> metadata(in.predictions.metadata_columns.size());
       metadata[0] = std::to_string(k);
@@ -287,9 +321,14 @@ EvaluationInput read_run(const std::string& run_dir) {
   in.folds_used = finished;
   in.folds_total = static_cast<int>(present.size()) - 1;
   in.header["folds_total"] = in.folds_total;
+  if (!in.folds_total_known) {
+    in.warnings.push_back("the run does not record how many folds it has (no plan.json): " + std::to_string(finished) +
+                          " finished fold(s) found, more may be missing");
+  }
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    in.missing_folds = list;
     in.warnings.push_back("only " + std::to_string(finished) + " of " + std::to_string(in.folds_total) +
                           " folds are finished (" + list + "): the numbers cover part of the corpus");
   }

@@ -31,7 +31,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string fixed3(double v) { return util::format_double("%.3f", v); }
 
 }  // namespace
 
@@ -62,6 +61,7 @@ std::vector<Threshold> parse_fail_under(const std::string& text) {
       fail_usage(kOption, "'" + item + "': the value must be a number between 0 and 1");
     }
     t.minimum = v;
+    t.text = value;  // printed as given: a rounded bound would hide which side of it a value lies
     for (const auto& seen : out) {
       if (seen.metric == t.metric) fail_usage(kOption, t.metric + " given twice in '" + text + "'");
     }
@@ -100,7 +100,7 @@ std::vector<GateResult> check_thresholds(const nlohmann::json& metrics, const st
     GateResult g;
     g.value = headline_value(metrics, t.metric, "metrics.json");
     g.limit = t.minimum;
-    g.gate = t.metric + " >= " + fixed3(t.minimum);
+    g.gate = t.metric + " >= " + (t.text.empty() ? util::exact_double(t.minimum) : t.text);
     g.passed = g.value >= t.minimum - kTolerance;
     out.push_back(g);
   }
@@ -117,10 +117,63 @@ std::vector<GateResult> check_baseline(const nlohmann::json& metrics, const nloh
     GateResult g;
     g.value = base - current;
     g.limit = max_drop;
-    g.gate = std::string(key) + " drop <= " + fixed3(max_drop) + " vs " + baseline_origin;
+    g.gate = std::string(key) + " drop <= " + util::exact_double(max_drop) + " vs " + baseline_origin;
     g.passed = g.value <= max_drop + kTolerance;
     out.push_back(g);
   }
+  return out;
+}
+
+nlohmann::json gates_json(const std::vector<GateResult>& gates) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : gates) {
+    out.push_back({{"gate", g.gate}, {"value", g.value}, {"limit", g.limit}, {"passed", g.passed}});
+  }
+  return out;
+}
+
+namespace {
+
+std::string describe(const nlohmann::json& v) {
+  if (v.is_null()) return "none";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string list;
+    for (const auto& x : v) list += (list.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+    return std::to_string(v.size()) + " (" + list + ")";
+  }
+  return v.dump();
+}
+
+nlohmann::json field(const nlohmann::json& doc, const char* key) {
+  return doc.is_object() && doc.contains(key) ? doc[key] : nlohmann::json();
+}
+
+// "k of n folds" when a metrics document covers part of its run, else empty.
+std::string partial_coverage(const nlohmann::json& doc) {
+  const nlohmann::json c = field(doc, "coverage");
+  if (!c.is_object()) return "";
+  for (const char* unit : {"folds", "repeats"}) {
+    const std::string used = std::string(unit) + "_used", total = std::string(unit) + "_total";
+    if (c.contains(used) && c.contains(total) && c[used].is_number() && c[total].is_number() &&
+        c[used].get<double>() < c[total].get<double>()) {
+      return c[used].dump() + " of " + c[total].dump() + " " + unit;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string baseline_mismatch(const nlohmann::json& current, const nlohmann::json& baseline) {
+  std::string out;
+  auto add = [&](const std::string& what) { out += (out.empty() ? "" : "; ") + what; };
+  for (const char* key : {"dataset", "labels", "protocol"}) {
+    const nlohmann::json a = field(current, key), b = field(baseline, key);
+    if (a != b) add(std::string(key) + " " + describe(b) + " in the baseline, " + describe(a) + " here");
+  }
+  const std::string partial = partial_coverage(baseline);
+  if (!partial.empty()) add("the baseline covers only " + partial);
   return out;
 }
 

@@ -5,9 +5,13 @@
 #include <filesystem>
 
 #include "ser/error.hpp"
+#include "ser/eval/analysis.hpp"
+#include "ser/eval/evaluate.hpp"
+#include "ser/eval/plots.hpp"
 #include "ser/eval/predictions.hpp"
 #include "ser/eval/report.hpp"
 #include "ser/eval/uncertainty.hpp"
+#include "ser/model/predictor.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
 #include "ser/version.hpp"
@@ -41,9 +45,12 @@ std::string f4(double v) { return util::format_double("%.4f", v); }
 
 }  // namespace
 
-nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::vector<RepeatRun>& repeats,
-                                        const nlohmann::json& header, std::uint64_t bootstrap_seed) {
+RepeatsEvaluation write_repeats_evaluation(const std::string& run_dir, const std::vector<RepeatRun>& repeats,
+                                           const nlohmann::json& header, std::uint64_t bootstrap_seed,
+                                           const GateOptions& gate_options, const std::string& out) {
   if (repeats.empty()) fail_input(run_dir, "no repeats to aggregate");
+  const std::string out_dir = out.empty() ? run_dir : out;
+  const bool in_place = std::filesystem::weakly_canonical(out_dir) == std::filesystem::weakly_canonical(run_dir);
   PredictionTable all;
   nlohmann::json per_repeat = nlohmann::json::array();
   std::vector<std::string> warnings;
@@ -51,9 +58,16 @@ nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::v
   std::vector<std::vector<double>> fold_means(3), pooled(3);
   std::string unit;
   for (const auto& r : repeats) {
-    const std::string metrics_path = r.dir + "/metrics.json";
-    const nlohmann::json m = util::read_json(metrics_path);
-    const PredictionTable t = read_predictions_csv(r.dir + "/predictions.csv");
+    // Each repeat's aggregate is rebuilt from its folds' files, as `ser evaluate --run` of that
+    // repeat would: edited or re-trained fold predictions are never summed up stale.
+    EvaluationInput in = read_run(r.dir);
+    if (in.folds_used < in.folds_total || !in.folds_total_known) {
+      fail_input(r.dir, "only " + std::to_string(in.folds_used) + " of " + std::to_string(in.folds_total) +
+                            " folds are finished; run `ser train` again to finish them");
+    }
+    const std::string repeat_out = in_place ? r.dir : out_dir + "/repeat-" + std::to_string(r.repeat);
+    const nlohmann::json m = write_evaluation(in, {}, repeat_out).metrics;
+    const PredictionTable& t = in.predictions;
     if (all.labels.empty()) {
       all.labels = t.labels;
       all.metadata_columns = {"repeat"};
@@ -71,16 +85,17 @@ nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::v
       slot.push_back(static_cast<std::size_t>(it - all.metadata_columns.begin()));
     }
     for (const auto& row : t.rows) {
-      PredictionRow out = row;
-      out.metadata.assign(all.metadata_columns.size(), "");
-      out.metadata[0] = std::to_string(r.repeat);
-      for (std::size_t c = 0; c < slot.size(); ++c) out.metadata[slot[c]] = row.metadata[c];
-      all.rows.push_back(std::move(out));
+      PredictionRow row_out = row;
+      row_out.metadata.assign(all.metadata_columns.size(), "");
+      row_out.metadata[0] = std::to_string(r.repeat);
+      for (std::size_t c = 0; c < slot.size(); ++c) row_out.metadata[slot[c]] = row.metadata[c];
+      all.rows.push_back(std::move(row_out));
     }
     nlohmann::json entry = {{"repeat", r.repeat}, {"seed", r.seed},
                             {"run", std::filesystem::path(r.dir).filename().string()}};
     entry["summary"] = m.value("summary", nlohmann::json());
     entry["pooled"] = nlohmann::json::object();
+    const std::string metrics_path = repeat_out + "/metrics.json";
     for (std::size_t k = 0; k < 3; ++k) {
       fold_means[k].push_back(number_at(m, "summary", kKeys[k], metrics_path));
       pooled[k].push_back(number_at(m, "pooled", kKeys[k], metrics_path));
@@ -98,9 +113,17 @@ nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::v
     per_repeat.push_back(entry);
   }
 
-  nlohmann::json m = header.is_object() ? header : nlohmann::json::object();
+  RepeatsEvaluation result;
+  nlohmann::json& m = result.metrics;
+  m = {{"format_version", kMetricsFormatVersion}, {"kind", "repeats"}};
+  if (header.is_object()) m.update(header);
   m["repeats_total"] = repeats.size();
   m["labels"] = all.labels;
+  // Top level, as for every metrics.json: every repeat's predictions counted (confusion counts
+  // summed over repeats).
+  const Metrics every = table_metrics(all);
+  const nlohmann::json top = to_json(every);
+  for (auto it = top.begin(); it != top.end(); ++it) m[it.key()] = it.value();
   m["summary"] = nlohmann::json::object();
   m["pooled"] = nlohmann::json::object();
   m["over_repeats"] = {{"fold_mean", nlohmann::json::object()}, {"pooled", nlohmann::json::object()}};
@@ -120,13 +143,32 @@ nlohmann::json write_repeats_evaluation(const std::string& run_dir, const std::v
                        {"source", per_repeat[0]["validation"].value("source", "") + ", mean over repeats"}};
   }
   m["repeats"] = per_repeat;
-  m["coverage"] = {{"repeats_used", repeats.size()}, {"repeats_total", repeats.size()}};
+  m["coverage"] = {{"repeats_used", repeats.size()}, {"repeats_total", repeats.size()}, {"complete", true}};
   m["warnings"] = warnings;
+  m["skipped_files"] = nlohmann::json::array();
+  m["skipped_files_count"] = 0;
+  if (!gate_options.fail_under.empty()) result.gates = check_thresholds(m, gate_options.fail_under);
+  if (!gate_options.baseline_path.empty()) {
+    const auto b = check_baseline(m, util::read_json(gate_options.baseline_path), gate_options.baseline_path,
+                                  gate_options.max_drop);
+    result.gates.insert(result.gates.end(), b.begin(), b.end());
+  }
+  for (const auto& g : result.gates) result.passed = result.passed && g.passed;
+  m["gates"] = gates_json(result.gates);
   m["toolkit_version"] = kVersion;
-  util::write_text_atomic(run_dir + "/predictions.csv", predictions_csv(all));
-  util::write_text_atomic(run_dir + "/report.md", repeats_report_markdown(m, std::filesystem::path(run_dir).filename().string()));
-  util::write_text_atomic(run_dir + "/metrics.json", m.dump(2) + "\n");
-  return m;
+
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) fail_runtime(out_dir, "cannot create output folder: " + ec.message());
+  const std::string title = std::filesystem::path(run_dir).filename().string();
+  util::write_text_atomic(out_dir + "/predictions.csv", predictions_csv(all));
+  util::write_text_atomic(out_dir + "/confusion.csv", confusion_csv(every, all.labels));
+  util::write_text_atomic(out_dir + "/confusion_normalized.csv", normalized_confusion_csv(every, all.labels));
+  util::write_text_atomic(out_dir + "/confusion.svg",
+                          confusion_svg(every.confusion, all.labels, title + ": confusion matrix, every repeat"));
+  util::write_text_atomic(out_dir + "/report.md", repeats_report_markdown(m, title, result.gates));
+  util::write_text_atomic(out_dir + "/metrics.json", m.dump(2) + "\n");
+  return result;
 }
 
 RepeatsOnDisk read_repeats(const std::string& run_dir) {
@@ -146,17 +188,22 @@ RepeatsOnDisk read_repeats(const std::string& run_dir) {
   }
   for (const auto& [r, dir] : repeats) {
     out.total = std::max(out.total, r);
-    if (!std::filesystem::exists(dir + "/metrics.json")) continue;
+    const std::size_t folds = model::run_fold_count(dir);
+    bool finished = folds > 0;
+    for (std::size_t k = 1; finished && k <= folds; ++k) {
+      finished = std::filesystem::exists(dir + "/fold-" + std::to_string(k) + "/metrics.json");
+    }
+    if (!finished) continue;
     RepeatRun run{r, 0, dir};
     const auto cfg = util::read_json(dir + "/config.json");
     if (cfg.contains("train") && cfg["train"].contains("seed") && cfg["train"]["seed"].is_number_unsigned()) {
       run.seed = cfg["train"]["seed"].get<std::uint64_t>();
     }
     if (out.finished.empty()) {
-      const auto m = util::read_json(dir + "/metrics.json");
+      const nlohmann::json h = read_run(dir).header;
       out.header = nlohmann::json::object();
       for (const char* key : {"dataset", "protocol", "feature_set", "normalize", "architecture", "folds_total"}) {
-        if (m.contains(key)) out.header[key] = m[key];
+        if (h.contains(key)) out.header[key] = h[key];
       }
       out.header["run"] = run_dir;
     }
@@ -165,7 +212,8 @@ RepeatsOnDisk read_repeats(const std::string& run_dir) {
   return out;
 }
 
-std::string repeats_report_markdown(const nlohmann::json& m, const std::string& title) {
+std::string repeats_report_markdown(const nlohmann::json& m, const std::string& title,
+                                    const std::vector<GateResult>& gates) {
   const char* const names[] = {"accuracy (WA)", "UAR (balanced accuracy)", "macro-F1"};
   const std::size_t n = m.value("repeats_total", 0);
   std::string out = "# " + title + "\n\n";
@@ -182,6 +230,7 @@ std::string repeats_report_markdown(const nlohmann::json& m, const std::string& 
            " | " + f4(m["pooled"][kKeys[k]].get<double>()) + " | " + interval_text(m["ci"], kKeys[k]) + " |\n";
   }
   out += "\n" + ci_note(m["ci"]) + " Each resample keeps the same units in every repeat.\n\n";
+  out += gates_markdown(gates);
   if (m.contains("validation")) {
     out += "Validation UAR (" + m["validation"].value("source", "") + "): " + f4(m["validation"]["uar"].get<double>()) + ".\n\n";
   }

@@ -148,6 +148,27 @@ std::string setup_line(const nlohmann::json& header) {
   return out;
 }
 
+std::string gates_markdown(const std::vector<GateResult>& gates) {
+  if (gates.empty()) return "";
+  const auto failed = std::count_if(gates.begin(), gates.end(), [](const GateResult& g) { return !g.passed; });
+  std::string out = "## Gates\n\n";
+  out += failed ? "**" + std::to_string(failed) + " of " + std::to_string(gates.size()) + " gates failed.**\n\n"
+                : "All " + std::to_string(gates.size()) + " gates passed.\n\n";
+  for (const auto& g : gates) {
+    out += std::string("- ") + (g.passed ? "✅ " : "❌ ") + one_line(g.gate) + ": measured " + util::exact_double(g.value) + "\n";
+  }
+  return out + "\n";
+}
+
+std::string skipped_files_markdown(const std::vector<SkippedFile>& skipped) {
+  if (skipped.empty()) return "";
+  std::string out = "## Skipped files\n\n" + std::to_string(skipped.size()) +
+                    " file(s) could not be used and are not in the numbers above:\n\n";
+  out += md_header({"file", "reason"});
+  for (const auto& f : skipped) out += md_row({md(f.path), md(f.reason)});
+  return out + "\n";
+}
+
 std::string report_markdown(const ReportInput& in) {
   const Metrics& m = in.pooled;
   std::string out = "# " + one_line(in.title) + "\n\n";
@@ -174,18 +195,8 @@ std::string report_markdown(const ReportInput& in) {
   if (ci) out += " " + ci_note(in.ci);
   out += "\n\n";
 
-  // Gates.
-  if (!in.gates.empty()) {
-    const auto failed = std::count_if(in.gates.begin(), in.gates.end(), [](const GateResult& g) { return !g.passed; });
-    out += "## Gates\n\n";
-    out += failed ? "**" + std::to_string(failed) + " of " + std::to_string(in.gates.size()) + " gates failed.**\n\n"
-                  : "All " + std::to_string(in.gates.size()) + " gates passed.\n\n";
-    for (const auto& g : in.gates) {
-      out += std::string("- ") + (g.passed ? "✅ " : "❌ ") + one_line(g.gate) + ": measured " +
-             fmt("%.4f", g.value) + "\n";
-    }
-    out += "\n";
-  }
+  out += gates_markdown(in.gates);
+  out += skipped_files_markdown(in.skipped_files);
 
   // Hyper-parameters chosen by inner cross-validation on each fold's training part.
   if (in.selection.is_array() && !in.selection.empty()) {

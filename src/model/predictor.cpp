@@ -74,6 +74,14 @@ std::vector<std::string> model_dirs(const std::string& path, bool allow_partial,
   const auto folds = util::numbered_subdirs(path, "fold-");
   if (folds.empty()) fail_input(path, "neither a model directory (model.json) nor a run directory (fold-K/)");
   *expected = run_fold_count(path);
+  if (*expected == 0) {
+    // A run from before plan.json that never finished: how many folds it has is not recorded.
+    if (!allow_partial) {
+      fail_input(path, "the run does not record how many folds it has (no plan.json or aggregate metrics.json); "
+                       "finish it with `ser train`, or pass --allow-partial to ensemble the fold models it has");
+    }
+    *expected = folds.size();
+  }
   std::vector<std::string> dirs;
   std::string missing;
   std::size_t next = 1;
@@ -275,21 +283,23 @@ std::string block_of(const std::vector<features::Block>& blocks, std::size_t ind
 }
 
 std::size_t run_fold_count(const std::string& run_dir) {
-  const auto folds = util::numbered_subdirs(run_dir, "fold-");
-  std::size_t n = folds.size();
-  if (!folds.empty()) n = std::max(n, static_cast<std::size_t>(folds.back().first));
-  // Written by `ser train` once every fold finished; a damaged file only loses this hint.
-  const std::string metrics = run_dir + "/metrics.json";
-  if (fs::exists(metrics)) {
+  // plan.json: written by `ser train` when it lays out the folds from the resolved config; the
+  // aggregate metrics.json of runs from before it existed. Never the fold folders present: a
+  // job array whose later tasks have not run has folders for its first folds only.
+  for (const char* file : {"/plan.json", "/metrics.json"}) {
+    const std::string path = run_dir + file;
+    if (!fs::exists(path)) continue;
     try {
-      const auto j = nlohmann::json::parse(util::read_text(metrics));
-      if (j.is_object() && j.contains("folds_total") && j["folds_total"].is_number_unsigned()) {
-        n = std::max(n, j["folds_total"].get<std::size_t>());
+      const auto j = nlohmann::json::parse(util::read_text(path));
+      if (j.is_object() && j.contains("folds_total") && j["folds_total"].is_number_unsigned() &&
+          j["folds_total"].get<std::size_t>() > 0) {
+        return j["folds_total"].get<std::size_t>();
       }
     } catch (const std::exception&) {
+      // damaged: try the next record
     }
   }
-  return n;
+  return 0;
 }
 
 }  // namespace ser::model

@@ -7,6 +7,7 @@
 #include "ser/augment/augment.hpp"
 #include "ser/config/config.hpp"
 #include "ser/data/protocols.hpp"
+#include "ser/eval/overlap.hpp"
 #include "ser/features/augmented.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
@@ -31,6 +32,9 @@ struct Experiment {
   std::vector<std::size_t> copy_source;
   std::vector<std::string> speakers;  // per item, for speaker normalisation
   bool speaker_norm = false;
+  // Per item: its id, size and content hash, written beside every model as the items it learnt
+  // from (eval/overlap.hpp), so an evaluation can tell held-out items from training items.
+  std::vector<eval::ContentRecord> content;
 };
 
 // The rows a fold's models see: as extracted, or each speaker standardised (speaker_norm.hpp)

@@ -88,7 +88,7 @@ RunSummary run_repeats(const config::Config& cfg, const RunOptions& opt) {
   summary.repeats_finished = static_cast<int>(on_disk.finished.size());
   summary.complete = summary.repeats_finished == cfg.train.repeats;
   if (summary.complete && opt.aggregate) {
-    summary.metrics = eval::write_repeats_evaluation(top, on_disk.finished, on_disk.header, cfg.train.seed);
+    summary.metrics = eval::write_repeats_evaluation(top, on_disk.finished, on_disk.header, cfg.train.seed).metrics;
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -84,6 +84,29 @@ features::FeatureTable load_features(const config::Config& cfg, const features::
   return table;
 }
 
+// Each item's content record: hashed from its file (and kept in <run>/items.csv), or, for a run
+// from a feature store (a fold process, a node without the corpus), read from items.csv; a file
+// that is neither readable nor recorded keeps its id only.
+std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const std::string& run_dir,
+                                              const std::vector<data::Item>& items) {
+  const std::string path = run_dir + "/items.csv";
+  if (cfg.features.from_store && fs::exists(path)) {
+    std::map<std::string, eval::ContentRecord> recorded;
+    for (auto& r : eval::read_content_records(path)) recorded[r.id] = r;
+    std::vector<eval::ContentRecord> out;
+    for (const auto& item : items) {
+      const auto it = recorded.find(item.id);
+      if (it == recorded.end()) break;
+      out.push_back(it->second);
+    }
+    if (out.size() == items.size()) return out;
+  }
+  std::vector<eval::ContentRecord> out = eval::content_records(items, cfg.features.jobs);
+  const std::string text = eval::content_records_csv(out);
+  if (!fs::exists(path) || util::read_text(path) != text) util::write_text_atomic(path, text);
+  return out;
+}
+
 }  // namespace
 
 void detail::claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh) {
@@ -94,7 +117,7 @@ void detail::claim_run_directory(const std::string& run_dir, const nlohmann::jso
       // The folds, the final model and what the aggregate writes (eval::write_evaluation).
       static const std::set<std::string> aggregate = {
           "metrics.json", "confusion.csv", "confusion_normalized.csv", "predictions.csv", "report.md",
-          "confusion.svg", "recall.svg", "curves.svg", "config.json"};
+          "confusion.svg", "recall.svg", "curves.svg", "config.json", "plan.json", "items.csv"};
       if (name.rfind("fold-", 0) == 0 || name.rfind("repeat-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }
@@ -140,10 +163,24 @@ FoldOptions model_dir_options(const std::string& dir, const std::string& what, c
   return fo;
 }
 
-// scaler.json, history.csv and, last, model.json (feature set, labels, scaler) beside model.pt.
+// The items of the corpus a model learnt from: every one but its fold's test items (validation
+// items chose its epoch; copies are made from training items). `test` empty: all of them.
+std::string training_items_csv(const Experiment& ex, const std::vector<std::size_t>& test) {
+  std::vector<char> held_out(ex.content.size(), 0);
+  for (std::size_t i : test) held_out[i] = 1;
+  std::vector<eval::ContentRecord> learnt;
+  for (std::size_t i = 0; i < ex.content.size(); ++i) {
+    if (!held_out[i]) learnt.push_back(ex.content[i]);
+  }
+  return eval::content_records_csv(learnt);
+}
+
+// scaler.json, history.csv, training_items.csv and, last, model.json (feature set, labels,
+// scaler) beside model.pt.
 void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r, const TrainConfig& tc,
-                       const features::FoldNormalization* norm) {
+                       const features::FoldNormalization* norm, const std::vector<std::size_t>& test) {
   util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
+  util::write_text_atomic(dir + "/" + eval::kTrainingItemsFile, training_items_csv(ex, test));
   if (!is_classic(tc.model.architecture)) util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
   auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
   card["architecture"] = tc.model.architecture;
@@ -180,7 +217,7 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
   const FoldOptions fo =
       model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt, tc.model.architecture);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm);
+  write_model_files(ex, dir, r, tc, &rows.norm, fold.test);
   const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
                             {"monitor", ex.cfg.train.monitor}, {"epochs_run", r.history.size()}};
   util::write_text_atomic(marker, j.dump(2) + "\n");
@@ -254,7 +291,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
     fm["search"] = {{"chosen", search.chosen}, {"inner_uar", search.inner_uar}, {"inner_folds", search.inner_folds},
                     {"grouped_by_speaker", ex.by_speaker}, {"grid", search.grid}};
   }
-  write_model_files(ex, dir, r, tc, &rows.norm);
+  write_model_files(ex, dir, r, tc, &rows.norm, fold.test);
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r,
                                                                             ex.labels, ex.table.metadata_columns));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
@@ -297,7 +334,7 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
                          items_only.train.end());
   const FoldRows rows = fold_rows(ex, items_only);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm);  // model.json last: marks the final model finished
+  write_model_files(ex, dir, r, tc, &rows.norm, {});  // model.json last: marks the final model finished
   return dir;
 }
 
@@ -401,6 +438,8 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
 
   detail::claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
+  detail::write_run_plan(ex.run_dir, cfg, ex.folds, ex.labels);
+  ex.content = item_content(cfg, ex.run_dir, ex.table.items);
 
   RunSummary summary;
   summary.run_dir = ex.run_dir;

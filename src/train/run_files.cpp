@@ -14,6 +14,8 @@
 
 namespace ser::train::detail {
 
+namespace fs = std::filesystem;
+
 nlohmann::json model_card(const std::string& feature_set, const std::string& fingerprint, std::size_t dim,
                           const std::vector<std::string>& labels, const features::StandardScaler& scaler) {
   return {{"feature_set", feature_set}, {"feature_fingerprint", fingerprint}, {"dim", dim},
@@ -87,6 +89,26 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, c
 
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current) {
   return first_difference(stored, current, "");
+}
+
+void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,
+                    const std::vector<std::string>& labels) {
+  nlohmann::json tests = nlohmann::json::array();
+  for (const auto& f : folds) tests.push_back(f.test.size());
+  const std::string corpus = cfg.dataset == "manifest" ? cfg.manifest : cfg.root;
+  std::error_code ec;
+  const fs::path absolute = corpus.empty() ? fs::path() : fs::absolute(corpus, ec).lexically_normal();
+  const nlohmann::json plan = {{"format_version", 1},
+                               {"folds_total", folds.size()},
+                               {"protocol", cfg.protocol.name},
+                               {"dataset", cfg.dataset},
+                               {"corpus", absolute.string()},
+                               {"labels", labels},
+                               {"test_items_per_fold", tests}};
+  const std::string path = run_dir + "/plan.json";
+  const std::string text = plan.dump(2) + "\n";
+  if (fs::exists(path) && util::read_text(path) == text) return;  // fold jobs of one run agree
+  util::write_text_atomic(path, text);
 }
 
 }  // namespace ser::train::detail

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ser/config/config.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/data/protocols.hpp"
 #include "ser/train/trainer.hpp"
@@ -31,5 +32,12 @@ std::string config_difference(const nlohmann::json& stored, const nlohmann::json
 // config.json is a run's identity: a re-run with the same config resumes, another is refused
 // (unless fresh, which removes what earlier runs left: folds, repeats, final model, aggregate).
 void claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh);
+
+// <run>/plan.json: how many folds the resolved config and protocol make (what coverage is
+// measured against, whichever fold folders exist), the protocol, the labels and the corpus as an
+// absolute path. Written when the folds are laid out, by every `ser train` of the run (a job
+// array's `--fold K` included); rewritten only when it changes.
+void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,
+                    const std::vector<std::string>& labels);
 
 }  // namespace ser::train::detail

@@ -1,6 +1,7 @@
 #include "ser/util/csv.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "ser/error.hpp"
 
@@ -102,6 +103,15 @@ std::string csv_line(const std::vector<std::string>& fields) {
 std::string format_double(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
+}
+
+std::string exact_double(double v) {
+  char buf[64];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 

@@ -21,8 +21,14 @@ struct CliResult {
   std::string out;  // stdout and stderr together
 };
 
+inline std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 inline CliResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SER_CLI_PATH) + " " + args + " 2>&1";
+  const std::string cmd = shell_quote(SER_CLI_PATH) + " " + args + " 2>&1";
   CliResult r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -30,6 +36,30 @@ inline CliResult run_cli(const std::string& args) {
   while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// stdout alone (what a script reads) and stderr alone; `prefix` runs first in the same shell
+// (e.g. "cd 'dir' &&").
+struct CliStreams {
+  int code;
+  std::string out, err;
+};
+
+inline CliStreams run_cli_streams(const std::string& args, const std::string& prefix = "") {
+  const std::string err_path =
+      (std::filesystem::temp_directory_path() / ("ser-cli-stderr-" + std::to_string(::getpid()))).string();
+  const std::string cmd = prefix + " " + shell_quote(SER_CLI_PATH) + " " + args + " 2>" + shell_quote(err_path);
+  CliStreams r{-1, "", ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  std::size_t got;
+  while ((got = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), got);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (std::filesystem::exists(err_path)) r.err = util::read_text(err_path);
+  std::filesystem::remove(err_path);
   return r;
 }
 

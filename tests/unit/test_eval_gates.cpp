@@ -3,6 +3,7 @@
 
 #include "ser/error.hpp"
 #include "ser/eval/gates.hpp"
+#include "ser/util/csv.hpp"
 
 using namespace ser;
 
@@ -96,9 +97,9 @@ TEST(EvalGates, ThresholdsPassAtTheBoundary) {
   EXPECT_TRUE(g[0].passed);  // equal to the bound
   EXPECT_DOUBLE_EQ(g[0].value, 0.6);
   EXPECT_DOUBLE_EQ(g[0].limit, 0.6);
-  EXPECT_EQ(g[0].gate, "balanced_accuracy >= 0.600");
+  EXPECT_EQ(g[0].gate, "balanced_accuracy >= 0.6");  // the bound as given
   EXPECT_FALSE(g[1].passed);  // just below
-  EXPECT_EQ(g[1].gate, "accuracy >= 0.700");
+  EXPECT_EQ(g[1].gate, "accuracy >= 0.7001");  // never rounded to look like 0.700
   EXPECT_TRUE(g[2].passed);
   // A mean over folds that rounds to just under the bound still passes.
   const double mean = (0.5 + 0.9 + 0.7) / 3;  // 0.6999999999999998 in doubles
@@ -112,11 +113,11 @@ TEST(EvalGates, BaselineDrop) {
   // Drops: accuracy 0.02 (at the limit), UAR 0.03 (over), macro-F1 -0.05 (improved).
   const auto g = eval::check_baseline(run_metrics(0.78, 0.67, 0.65), base, "base/metrics.json", 0.02);
   ASSERT_EQ(g.size(), 3u);
-  EXPECT_EQ(g[0].gate, "accuracy drop <= 0.020 vs base/metrics.json");
+  EXPECT_EQ(g[0].gate, "accuracy drop <= 0.02 vs base/metrics.json");
   EXPECT_NEAR(g[0].value, 0.02, 1e-12);
   EXPECT_DOUBLE_EQ(g[0].limit, 0.02);
   EXPECT_TRUE(g[0].passed);
-  EXPECT_EQ(g[1].gate, "balanced_accuracy drop <= 0.020 vs base/metrics.json");
+  EXPECT_EQ(g[1].gate, "balanced_accuracy drop <= 0.02 vs base/metrics.json");
   EXPECT_NEAR(g[1].value, 0.03, 1e-12);
   EXPECT_FALSE(g[1].passed);
   EXPECT_NEAR(g[2].value, -0.05, 1e-12);
@@ -131,4 +132,38 @@ TEST(EvalGates, BaselineDrop) {
     EXPECT_EQ(e.subject(), "base/metrics.json");
   }
   EXPECT_THROW(eval::check_baseline(base, base, "b.json", -0.1), Error);
+}
+
+// Two thresholds that round alike never read alike, and the measured value is exact.
+TEST(EvalGates, ThresholdsAreShownAsGivenNotRounded) {
+  const auto metrics = run_metrics(0.7, 0.53194, 0.5);
+  const auto low = eval::check_thresholds(metrics, eval::parse_fail_under("uar=0.5319"));
+  const auto high = eval::check_thresholds(metrics, eval::parse_fail_under("uar=0.532"));
+  EXPECT_TRUE(low[0].passed);
+  EXPECT_FALSE(high[0].passed);
+  EXPECT_EQ(low[0].gate, "balanced_accuracy >= 0.5319");
+  EXPECT_EQ(high[0].gate, "balanced_accuracy >= 0.532");
+  EXPECT_EQ(ser::util::exact_double(0.53194), "0.53194");
+  EXPECT_EQ(ser::util::exact_double(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(std::stod(ser::util::exact_double(2.0 / 3.0)), 2.0 / 3.0);
+}
+
+TEST(EvalGates, BaselineMismatchNamesWhatDiffers) {
+  nlohmann::json here = run_metrics(0.7, 0.6, 0.5);
+  here["dataset"] = "ravdess";
+  here["protocol"] = "speaker_kfold";
+  here["labels"] = {"angry", "calm"};
+  EXPECT_EQ(eval::baseline_mismatch(here, here), "");
+  nlohmann::json other = here;
+  other["dataset"] = "emodb";
+  other["labels"] = {"anger", "boredom", "disgust"};
+  const std::string why = eval::baseline_mismatch(here, other);
+  EXPECT_NE(why.find("dataset emodb in the baseline, ravdess here"), std::string::npos) << why;
+  EXPECT_NE(why.find("labels 3 (anger, boredom, disgust) in the baseline, 2 (angry, calm) here"), std::string::npos) << why;
+  nlohmann::json model_eval = here;
+  model_eval.erase("protocol");
+  EXPECT_NE(eval::baseline_mismatch(here, model_eval).find("protocol none in the baseline"), std::string::npos);
+  nlohmann::json partial = here;
+  partial["coverage"] = {{"folds_used", 2}, {"folds_total", 10}};
+  EXPECT_NE(eval::baseline_mismatch(here, partial).find("covers only 2 of 10 folds"), std::string::npos);
 }

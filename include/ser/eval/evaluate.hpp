@@ -32,6 +32,10 @@ struct EvaluationInput {
   // folds are speakers, or, with no protocol, when every labelled row names its speaker.
   std::string resample_unit;
   std::uint64_t bootstrap_seed = 0;
+  // false: the run records no fold total (plan.json), so folds_total counts its fold folders.
+  bool folds_total_known = true;
+  std::string missing_folds;  // e.g. "fold-2 has no metrics.json, fold-3 is missing"; empty: none
+  std::vector<SkippedFile> skipped_files;  // corpus files a model evaluation could not use
 };
 
 struct GateOptions {
@@ -40,7 +44,16 @@ struct GateOptions {
   double max_drop = 0.02;
   // A run with unfinished or missing folds fails any gate asked for, unless this is set.
   bool allow_partial = false;
+  // A model scored on items it trained on, or whose training items are unknown (header
+  // "training_overlap"), fails any gate asked for, unless this is set.
+  bool allow_training_overlap = false;
+  // A gate was asked for at all (so that the checks above apply).
+  bool any() const { return !fail_under.empty() || !baseline_path.empty(); }
 };
+
+// metrics.json's schema version (README "metrics.json"): the same top-level keys for a run, a
+// run of repeats and a model evaluated on a corpus.
+inline constexpr int kMetricsFormatVersion = 1;
 
 struct EvaluationOutput {
   nlohmann::json metrics;  // what metrics.json holds
@@ -49,12 +62,16 @@ struct EvaluationOutput {
   ReportInput report;      // for a terminal table
 };
 
-// metrics.json holds the header keys, "labels", and for folds "folds", "summary" (mean/std),
-// "pooled" and "coverage" ({folds_used, folds_total}), else the pooled metrics at the top level;
+// metrics.json holds "format_version", "kind" ("run" or "model"), the header keys, "labels",
+// the pooled metrics at the top level ("accuracy", "balanced_accuracy", "macro_f1", "n",
+// "per_class", "confusion_matrix"), for folds also "folds", "summary" (mean/std over folds),
+// "pooled" (the same as the top level) and "coverage" ({folds_used, folds_total, complete});
 // "ci" (eval/uncertainty.hpp bootstrap_json of the pooled metrics), "validation" (mean over
 // folds of the score that chose each fold's model, when there is one); then "analysis",
-// "warnings" and "gates". With gates asked for, a run missing folds adds a
-// failing "fold coverage" gate unless gates.allow_partial.
+// "warnings", "skipped_files" with "skipped_files_count", and "gates". With gates asked for, a
+// run missing folds adds a failing "fold coverage" gate unless gates.allow_partial, and a model
+// evaluation whose items overlap its training items (or whose training items are unknown) a
+// failing "training overlap" gate unless gates.allow_training_overlap.
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gates, const std::string& out_dir);
 
 // A run directory read back from its files: every finished fold's predictions.csv, metrics.json

@@ -18,13 +18,16 @@ std::string canonical_metric(const std::string& name, const std::string& option)
 struct Threshold {
   std::string metric;  // canonical: accuracy | balanced_accuracy | macro_f1
   double minimum;
+  std::string text;    // the bound as the user wrote it ("0.5319"); empty: its exact decimal
 };
 // "uar=0.60,accuracy=0.70" -> thresholds; throws a usage error naming --fail-under for an
 // unknown metric, a value that is not a number in [0, 1], a metric given twice, or empty text.
 std::vector<Threshold> parse_fail_under(const std::string& text);
 
 struct GateResult {
-  std::string gate;     // e.g. "uar >= 0.60" or "accuracy drop <= 0.02 against base/metrics.json"
+  // e.g. "balanced_accuracy >= 0.5319" (the bound as given, never rounded) or
+  // "accuracy drop <= 0.02 vs base/metrics.json"
+  std::string gate;
   double value;         // what was measured
   double limit;         // the bound it was held to
   bool passed;
@@ -40,5 +43,13 @@ std::vector<GateResult> check_thresholds(const nlohmann::json& metrics, const st
 // baseline document (read from baseline_origin, named in errors and in the gate text).
 std::vector<GateResult> check_baseline(const nlohmann::json& metrics, const nlohmann::json& baseline,
                                        const std::string& baseline_origin, double max_drop);
+
+// metrics.json's "gates": [{gate, value, limit, passed}] (value null when nothing was measured).
+nlohmann::json gates_json(const std::vector<GateResult>& gates);
+
+// Why a baseline cannot be held against these metrics: another corpus (`dataset`), label set
+// (`labels`, in order) or protocol (`protocol`; a model evaluation has none), or a baseline of a
+// partial run (coverage k of n). Empty when comparable. `--allow-mismatch` overrides.
+std::string baseline_mismatch(const nlohmann::json& current, const nlohmann::json& baseline);
 
 }  // namespace ser::eval

@@ -11,6 +11,11 @@
 
 namespace ser::eval {
 
+// A corpus file an evaluation could not use (unreadable, not audio, over the length limit...).
+struct SkippedFile {
+  std::string path, reason;
+};
+
 struct ReportInput {
   std::string title;                  // e.g. "runs/ravdess" or "model runs/x/final on emodb"
   Metrics pooled;                     // over every prediction
@@ -26,6 +31,7 @@ struct ReportInput {
   std::vector<std::string> warnings;  // shown first: what makes the numbers mean less than they seem
   std::string coverage;               // e.g. "2 of 3 folds"; empty without folds
   nlohmann::json ci;                  // bootstrap_json() of the pooled metrics; null: none
+  std::vector<SkippedFile> skipped_files;
 };
 
 // One sentence on how the intervals in `ci` (eval/uncertainty.hpp bootstrap_json) were made.
@@ -41,6 +47,10 @@ inline constexpr const char* kSpeakerNormalisedNote = "speaker-normalised (uses 
 // percentage), per-class precision/recall/F1/support, the 3 worst classes by recall, breakdowns
 // and the coverage curve when present, links to the plots.
 std::string report_markdown(const ReportInput& in);
+// The "## Gates" section (each gate as given, with its measured value at full precision) and
+// the "## Skipped files" section; each empty when there is nothing to say.
+std::string gates_markdown(const std::vector<GateResult>& gates);
+std::string skipped_files_markdown(const std::vector<SkippedFile>& skipped);
 // Plain-text table for a terminal: headline numbers, per-class report, confusion matrix.
 std::string terminal_table(const ReportInput& in);
 

@@ -69,8 +69,9 @@ inline constexpr double kOutOfRangeZ = 50.0;
 // The name of the block holding feature `index` ("?" past the end).
 std::string block_of(const std::vector<features::Block>& blocks, std::size_t index);
 
-// The number of folds of the run in `run_dir`: the largest of its fold-K folders' count, their
-// highest K and the folds_total its metrics.json records (so a deleted fold still counts).
+// The number of folds of the run in `run_dir`, as its resolved config and protocol make them:
+// the folds_total of its plan.json (written by `ser train`), else of its aggregate metrics.json;
+// 0 when neither records it. Never counted from the fold folders present.
 std::size_t run_fold_count(const std::string& run_dir);
 
 // A classic model file (classifier.json) behind ScoringModel; torch-free.

@@ -19,6 +19,9 @@ std::vector<CsvRow> parse_csv(const std::string& text, const std::string& source
 std::string csv_field(const std::string& value);
 // A number as printf's `format` spells it (locale independent), for CSV and table cells.
 std::string format_double(const char* format, double v);
+// The shortest decimal text that reads back as exactly `v` ("0.532", "0.1", "0.53194444444444444"),
+// for numbers a user compares against (gate values and thresholds).
+std::string exact_double(double v);
 // One record with a trailing '\n'.
 std::string csv_line(const std::vector<std::string>& fields);
 
