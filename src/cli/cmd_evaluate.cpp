@@ -192,9 +192,18 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   const eval::TrainingOverlap overlap = eval::training_overlap(member_dirs, scored, a.jobs);
   const std::string overlap_text = eval::overlap_warning(overlap);
   if (!overlap_text.empty()) in.warnings.push_back(overlap_text);
+  // Per row, what `ser predict` says of it too: how far outside the training data it lies.
+  in.predictions.metadata_columns.push_back("max_abs_z");
+  in.predictions.metadata_columns.push_back("warnings");
   for (std::size_t r = 0; r < kept.size(); ++r) {
-    in.predictions.rows[r].probabilities = probs[r];
-    in.predictions.rows[r].pred = eval::argmax(probs[r]);
+    auto& row = in.predictions.rows[r];
+    row.probabilities = probs[r];
+    row.pred = eval::argmax(probs[r]);
+    row.metadata.push_back(util::format_double("%.2f", z[r].max_abs_z));
+    row.metadata.push_back(z[r].max_abs_z > model::kOutOfRangeZ
+                               ? "|z| " + util::format_double("%.1f", z[r].max_abs_z) + " in block " +
+                                     model::block_of(set->blocks(), z[r].feature)
+                               : "");
   }
   in.header = {{"model", a.model},
                {"members", predictor.members()},

@@ -320,7 +320,8 @@ EvaluationInput read_run(const std::string& run_dir) {
   }
   in.folds_used = finished;
   in.folds_total = static_cast<int>(present.size()) - 1;
-  in.header["folds_total"] = in.folds_total;
+  // Only a recorded total is passed on: a count of folders must never become the record.
+  if (in.folds_total_known) in.header["folds_total"] = in.folds_total;
   if (!in.folds_total_known) {
     in.warnings.push_back("the run does not record how many folds it has (no plan.json): " + std::to_string(finished) +
                           " finished fold(s) found, more may be missing");

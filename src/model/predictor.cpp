@@ -291,10 +291,13 @@ std::size_t run_fold_count(const std::string& run_dir) {
     if (!fs::exists(path)) continue;
     try {
       const auto j = nlohmann::json::parse(util::read_text(path));
-      if (j.is_object() && j.contains("folds_total") && j["folds_total"].is_number_unsigned() &&
-          j["folds_total"].get<std::size_t>() > 0) {
-        return j["folds_total"].get<std::size_t>();
-      }
+      if (!j.is_object() || !j.contains("folds_total") || !j["folds_total"].is_number_unsigned()) continue;
+      const std::size_t total = j["folds_total"].get<std::size_t>();
+      // An aggregate counts only when it covered every fold it names (an --allow-partial
+      // evaluation of a run without plan.json records no total).
+      const auto c = j.find("coverage");
+      const bool whole = c == j.end() || !c->is_object() || c->value("folds_used", total) == total;
+      if (total > 0 && whole) return total;
     } catch (const std::exception&) {
       // damaged: try the next record
     }

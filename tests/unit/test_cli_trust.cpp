@@ -107,6 +107,19 @@ TEST_F(TrustCli, APartialRunIsKOfNFoldsFromTheConfigNotTheFolders) {
   EXPECT_EQ(pred.code, 1) << pred.out;
   EXPECT_NE(pred.out.find("only 2 of 3 folds"), std::string::npos) << pred.out;
 
+  // A run from before plan.json records no fold total: the folders present are never taken for
+  // it, nor written down as one.
+  fs::remove(p("runs/lr/plan.json"));
+  fs::remove(p("runs/lr/metrics.json"));
+  const auto unknown = run_cli("evaluate --run " + p("runs/lr"));
+  EXPECT_EQ(unknown.code, 1) << unknown.out;
+  EXPECT_NE(unknown.out.find("2 of at least 2 folds"), std::string::npos) << unknown.out;
+  ASSERT_EQ(run_cli("evaluate --run " + p("runs/lr") + " --allow-partial").code, 0);
+  const auto guessed = json_of(p("runs/lr/metrics.json"));
+  EXPECT_FALSE(guessed.contains("folds_total")) << guessed.dump(2);
+  EXPECT_EQ(guessed["coverage"]["complete"], false);
+  EXPECT_EQ(run_cli("evaluate --run " + p("runs/lr")).code, 1) << "its own partial aggregate is no record either";
+
   // The third task runs: the run is whole and gates apply.
   train(cfg, "--fold 3");
   const auto whole = run_cli("evaluate --run " + p("runs/lr") + " --fail-under uar=0.0");
@@ -208,6 +221,12 @@ TEST_F(TrustCli, StdoutParsesStrictlyWhateverIsWarned) {
   ASSERT_EQ(evm.code, 0) << evm.err;
   EXPECT_NE(evm.err.find("[warning]"), std::string::npos) << evm.err;
   EXPECT_FALSE(nlohmann::json::parse(evm.out)["warnings"].empty()) << evm.out;
+  const auto evm_rows = ser::util::parse_csv(read_text(p("evn/predictions.csv")), "predictions");
+  const auto& evm_head = evm_rows[0].fields;
+  const auto evm_w = static_cast<std::size_t>(std::find(evm_head.begin(), evm_head.end(), "warnings") - evm_head.begin());
+  ASSERT_LT(evm_w, evm_head.size());
+  EXPECT_EQ(evm_rows.size(), 3u);
+  EXPECT_NE(evm_rows[2].fields[evm_w].find("|z|"), std::string::npos) << "the noise row says why";
   const auto md = run_cli_streams("evaluate --run " + p("runs/lr") + " --format md");
   ASSERT_EQ(md.code, 0) << md.err;
   EXPECT_EQ(md.out, read_text(p("runs/lr/report.md")));
