@@ -282,10 +282,19 @@ TrainingOverlap training_overlap(const std::vector<std::string>& model_dirs, con
 }
 
 std::string overlap_warning(const TrainingOverlap& o) {
-  if (!o.known || o.either == 0) return "";
-  return std::to_string(o.either) + " of " + std::to_string(o.items) + " evaluated items were training items of the model (" +
-         std::to_string(o.by_id) + " by id, " + std::to_string(o.by_content) + " by content): these scores are not " +
-         "held-out; use `ser evaluate --run` for cross-validated numbers" + (o.note.empty() ? "" : " (" + o.note + ")");
+  const std::string note = o.note.empty() ? "" : " (" + o.note + ")";
+  std::string out;
+  if (o.either > 0) {
+    out = std::to_string(o.either) + " of " + std::to_string(o.items) + " evaluated items were training items of the model (" +
+          std::to_string(o.by_id) + " by id, " + std::to_string(o.by_content) + " by content): these scores are not " +
+          "held-out; use `ser evaluate --run` for cross-validated numbers" + note;
+  }
+  if (!o.known) {
+    out += (out.empty() ? "whether the evaluated items were training items of the model is not known" + note
+                        : std::string("; more of them may be")) +
+           ": a gate on this evaluation fails unless --allow-training-overlap";
+  }
+  return out;
 }
 
 }  // namespace ser::eval

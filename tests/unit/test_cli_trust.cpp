@@ -172,7 +172,10 @@ TEST_F(TrustCli, TrainingOverlapIsKnownFromAnyWorkingDirectoryAndFailsGates) {
                                        p("elsewhere/m2.csv") + " --out " + p("ev2") + " --fail-under uar=0.1");
   EXPECT_EQ(unknown.code, 3) << unknown.out << unknown.err;
   EXPECT_NE(unknown.out.find("training overlap: unknown"), std::string::npos) << unknown.out;
-  EXPECT_EQ(json_of(p("ev2/metrics.json"))["training_overlap"]["known"], false);
+  const auto ev2 = json_of(p("ev2/metrics.json"));
+  EXPECT_EQ(ev2["training_overlap"]["known"], false);
+  ASSERT_FALSE(ev2["warnings"].empty());
+  EXPECT_NE(ev2["warnings"].back().get<std::string>().find("is not known"), std::string::npos) << ev2["warnings"];
 }
 
 // Deliver 3: stdout is only the data, even when warnings are printed.

@@ -52,7 +52,8 @@ struct TrainingOverlap {
 TrainingOverlap training_overlap(const std::vector<std::string>& model_dirs, const std::vector<data::Item>& evaluated,
                                  int jobs = 0);
 
-// One sentence for report.md and the terminal; empty when no evaluated item was trained on.
+// One sentence for report.md and the terminal: how many evaluated items were training items,
+// and whether that count is not known to be complete; empty when none were and it is known.
 std::string overlap_warning(const TrainingOverlap& o);
 
 }  // namespace ser::eval
