@@ -122,6 +122,10 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
     in.skipped_files.push_back({f.path, f.reason});
   }
   const features::FeatureTable table = features::read_feature_store(cfg.features.out);
+  if (!in.skipped_files.empty()) {
+    in.warnings.push_back(std::to_string(in.skipped_files.size()) + " of " + std::to_string(extracted.total) +
+                          " corpus files could not be used and are not in these numbers (see skipped_files)");
+  }
 
   in.title = fs::path(a.model).filename().string() + " on " + cfg.dataset;
   in.predictions.labels = labels;

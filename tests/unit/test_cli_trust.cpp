@@ -314,6 +314,8 @@ TEST_F(TrustCli, GatesCannotBeSwitchedOffByAccident) {
   EXPECT_NE(skipped.out.find("--allow-skipped"), std::string::npos) << skipped.out;
   const auto sm = json_of(p("evb/metrics.json"));
   EXPECT_EQ(sm["skipped_files_count"], 1);
+  EXPECT_NE(sm["warnings"][0].get<std::string>().find("1 of 2 corpus files could not be used"), std::string::npos)
+      << sm["warnings"];
   EXPECT_EQ(sm["skipped_files"][0]["path"], p("clips/broken.wav"));
   EXPECT_NE(read_text(p("evb/report.md")).find("## Skipped files"), std::string::npos);
   EXPECT_EQ(run_cli(eval + " --allow-skipped").code, 0);
