@@ -131,8 +131,8 @@ TEST_F(EvaluateCli, RunReaggregationWritesEveryOutput) {
 // On a terminal the report is printed as a table; in a pipe one summary line is enough.
 TEST_F(EvaluateCli, TerminalTableOnlyOnATerminal) {
   if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script (util-linux) not installed";
-  const std::string cmd = std::string(SER_CLI_PATH) + " evaluate --run " + p("runs/tones");
-  const auto tty = run_cli("--version >/dev/null; script -qec '" + cmd + "' /dev/null");
+  const std::string cmd = ser::test::shell_quote(SER_CLI_PATH) + " evaluate --run " + p("runs/tones");
+  const auto tty = run_cli("--version >/dev/null; script -qec " + ser::test::shell_quote(cmd) + " /dev/null");
   EXPECT_EQ(tty.code, 0) << tty.out;
   EXPECT_NE(tty.out.find("macro-F1"), std::string::npos) << tty.out;
   EXPECT_NE(tty.out.find("high"), std::string::npos) << "per-class rows: " << tty.out;
@@ -307,7 +307,7 @@ TEST_F(EvaluateCli, PredictAndEvaluateRejectBadInputClearly) {
 TEST_F(EvaluateCli, PredictOnTheSharedEdgeClips) {
   SER_REQUIRE_SHARED();
   const std::string edge = ser::test::shared_dir() + "/data/edge";
-  const auto r = run_cli("--quiet predict --model " + p("runs/tones") + " --format csv " + edge);
+  const auto r = run_cli("--quiet predict --model " + p("runs/tones") + " --format csv " + ser::test::shell_quote(edge));
   // Silence may be refused by the feature set; every file gets a row or a one-line error.
   std::size_t rows = 0, errors = 0;
   std::istringstream lines(r.out);
