@@ -112,6 +112,9 @@ void print_summary(const train::RunSummary& s, const config::Config& cfg) {
               with_interval(s.metrics, "balanced_accuracy").c_str(), pooled["macro_f1"].get<double>(),
               with_interval(s.metrics, "macro_f1").c_str());
   if (s.metrics.contains("ci")) std::printf("  %s\n", eval::ci_note(s.metrics["ci"]).c_str());
+  for (const auto& w : s.metrics.value("warnings", nlohmann::json::array())) {
+    if (w.is_string()) spdlog::warn("{}", w.get<std::string>());
+  }
   if (!s.complete) std::printf("  (metrics.json is written once every fold has finished)\n");
   if (!s.final_dir.empty()) std::printf("final model: %s\n", s.final_dir.c_str());
 }

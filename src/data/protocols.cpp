@@ -30,7 +30,7 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 // Streams: which random decision (class dealing, validation, ...) and which fold it is for, so
 // that e.g. changing k never changes how validation speakers of an unrelated stream are drawn.
-enum Stream : std::uint64_t { kDeal = 1, kValidation = 2, kHoldout = 3 };
+enum Stream : std::uint64_t { kDeal = 1, kValidation = 2, kHoldout = 3, kSpeakerDeal = 4 };
 
 class Rng {
  public:
@@ -222,17 +222,45 @@ std::vector<Fold> random_kfold(const std::vector<Item>& items, const ProtocolCon
   return folds;
 }
 
+// Speaker-disjoint folds made from the corpus: its speakers shuffled by the seed, then dealt,
+// most items first, each to the fold with the fewest items so far (the lowest index on ties),
+// so that fold sizes stay close. k = the number of speakers is leave-one-speaker-out.
+std::vector<std::vector<std::string>> speaker_table_from_data(const std::map<std::string, Indices>& speakers,
+                                                              const ProtocolConfig& cfg) {
+  if (cfg.k < 2) fail_config("protocol.k", "k = " + std::to_string(cfg.k) + " must be at least 2");
+  const std::size_t k = static_cast<std::size_t>(cfg.k);
+  if (k > speakers.size()) {
+    fail_config("protocol.k", "k = " + std::to_string(k) + " exceeds the " + std::to_string(speakers.size()) +
+                                  " speakers of the corpus (speaker_kfold tests each speaker in one fold); lower k (" +
+                                  std::to_string(speakers.size()) + " = leave-one-speaker-out)");
+  }
+  std::vector<std::pair<std::string, std::size_t>> order;
+  for (const auto& [spk, idx] : speakers) order.emplace_back(spk, idx.size());
+  Rng rng(cfg.seed, kSpeakerDeal, 0);
+  rng.shuffle(order);
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::vector<std::string>> table(k);
+  std::vector<std::size_t> load(k, 0);
+  for (const auto& [spk, n] : order) {
+    const std::size_t f = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    table[f].push_back(spk);
+    load[f] += n;
+  }
+  for (auto& fold : table) std::sort(fold.begin(), fold.end());
+  return table;
+}
+
 std::vector<Fold> speaker_kfold(const std::vector<Item>& items, const std::string& dataset, const ProtocolConfig& cfg) {
   const std::string key = "protocol.speaker_table";
   require_speakers(items, "protocol.name", "speaker_kfold");
-  const bool builtin = cfg.speaker_table.empty();
-  const auto table = builtin ? builtin_speaker_table(dataset) : cfg.speaker_table;
-  if (table.empty()) {
-    fail_config(key, "no built-in speaker table for dataset '" + dataset +
-                         "' (built-in: ravdess, emodb); give the test speakers of each fold in " + key);
-  }
+  const bool given = !cfg.speaker_table.empty();
   const auto speakers = by_speaker(items);
-  const std::string which = builtin ? "the built-in " + detail::to_lower(dataset) + " table" : "the table";
+  const auto builtin_table = given ? std::vector<std::vector<std::string>>() : builtin_speaker_table(dataset);
+  const bool builtin = !given && !builtin_table.empty();
+  const auto table = given ? cfg.speaker_table : builtin ? builtin_table : speaker_table_from_data(speakers, cfg);
+  const std::string which = given     ? "the table"
+                            : builtin ? "the built-in " + detail::to_lower(dataset) + " table"
+                                      : "the speaker folds made from the corpus";
 
   std::map<std::string, std::size_t> fold_of;
   std::vector<std::string> unknown;
@@ -259,7 +287,7 @@ std::vector<Fold> speaker_kfold(const std::vector<Item>& items, const std::strin
   for (const auto& [spk, idx] : speakers) {
     if (!fold_of.count(spk)) unplaced.push_back(spk);
   }
-  if (!builtin && !unplaced.empty()) {
+  if (given && !unplaced.empty()) {
     fail_config(key, (unplaced.size() == 1 ? "speaker " : "speakers ") + join(unplaced) +
                          " of the corpus in no fold of the table; add them to a fold");
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
@@ -96,6 +97,20 @@ nlohmann::json validation_summary(const nlohmann::json& folds) {
 }
 
 }  // namespace
+
+std::string shared_speakers_warning(const std::string& protocol, bool holdout_by_speakers, const PredictionTable& predictions) {
+  const bool by_items = protocol == "random_kfold" || (protocol == "holdout" && !holdout_by_speakers);
+  if (!by_items) return "";
+  const auto speakers = predictions.column("speaker");
+  if (speakers.empty() || std::any_of(speakers.begin(), speakers.end(), [](const std::string& s) { return s.empty(); })) {
+    return "";
+  }
+  const std::set<std::string> distinct(speakers.begin(), speakers.end());
+  if (distinct.size() < 2) return "";
+  return protocol + " splits items, not speakers: the same " + std::to_string(distinct.size()) +
+         " speakers are in training and test, so these numbers are speaker-dependent (speaker_kfold gives "
+         "speaker-independent ones)";
+}
 
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gate_options, const std::string& out_dir) {
   const auto& labels = in.predictions.labels;
@@ -305,6 +320,8 @@ EvaluationInput read_run(const std::string& run_dir) {
       const bool by_speaker = p.contains("holdout_test_speakers") && p["holdout_test_speakers"].is_array() &&
                               !p["holdout_test_speakers"].empty();
       in.resample_unit = resample_unit_for(p.value("name", ""), by_speaker);
+      const std::string shared = shared_speakers_warning(p.value("name", ""), by_speaker, in.predictions);
+      if (!shared.empty()) in.warnings.push_back(shared);
     }
     if (config.contains("train") && config["train"].contains("seed") && config["train"]["seed"].is_number_unsigned()) {
       in.bootstrap_seed = config["train"]["seed"].get<std::uint64_t>();

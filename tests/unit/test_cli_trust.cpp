@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <random>
+#include <set>
 
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
@@ -372,6 +374,45 @@ TEST_F(TrustCli, RepeatsRunsHaveTheOutputsOfAnyRunAndOneSchema) {
   EXPECT_EQ(json_of(p("ev/metrics.json"))["kind"], "model");
   const auto run_doc = json_of(p("runs/lr/metrics.json"));
   EXPECT_EQ(run_doc["balanced_accuracy"], run_doc["pooled"]["balanced_accuracy"]);
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 18, point 4: speaker folds from a manifest's speaker column, and random folds on a corpus
+// with speakers say that their numbers are speaker-dependent.
+TEST_F(TrustCli, ManifestSpeakerFoldsFromTheDataAndSharedSpeakersAreNamed) {
+  write_text_atomic(p("spk.json"), R"({"name": "spk", "dataset": "manifest", "manifest": ")" + p("m.csv") +
+                                       R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" + p("features-spk") +
+                                       R"("}, "protocol": {"name": "speaker_kfold", "k": 2},
+                                       "model": {"architecture": "logreg"}})");
+  const auto folds = run_cli_streams("train --config " + p("spk.json") + " --list-folds");
+  ASSERT_EQ(folds.code, 0) << folds.err;
+  EXPECT_EQ(folds.out, "2\n");
+  train(p("spk.json"));
+  std::map<std::string, std::set<std::string>> folds_of;  // speaker -> the folds that test it
+  const auto rows = ser::util::parse_csv(read_text(p("runs/spk/predictions.csv")), "predictions");
+  const auto& h = rows[0].fields;
+  const auto fold = static_cast<std::size_t>(std::find(h.begin(), h.end(), "fold") - h.begin());
+  const auto speaker = static_cast<std::size_t>(std::find(h.begin(), h.end(), "speaker") - h.begin());
+  ASSERT_LT(speaker, h.size());
+  for (std::size_t i = 1; i < rows.size(); ++i) folds_of[rows[i].fields[speaker]].insert(rows[i].fields[fold]);
+  ASSERT_EQ(folds_of.size(), 4u);
+  for (const auto& [spk, f] : folds_of) EXPECT_EQ(f.size(), 1u) << spk << " is tested in one fold only";
+  EXPECT_TRUE(json_of(p("runs/spk/metrics.json"))["warnings"].empty());
+  const auto too_many = run_cli("train --config " + p("spk.json") + " --set protocol.k=5 --set name=spk5");
+  EXPECT_EQ(too_many.code, 2) << too_many.out;
+  EXPECT_NE(too_many.out.find("exceeds the 4 speakers"), std::string::npos) << too_many.out;
+
+  const auto random = run_cli_streams("train --config " + config("rnd") + " --no-progress --jobs 1");
+  ASSERT_EQ(random.code, 0) << random.err;
+  EXPECT_NE(random.err.find("speaker-dependent"), std::string::npos) << random.err;
+  const auto m = json_of(p("runs/rnd/metrics.json"));
+  ASSERT_FALSE(m["warnings"].empty());
+  EXPECT_NE(m["warnings"][0].get<std::string>().find("the same 4 speakers are in training and test"), std::string::npos)
+      << m["warnings"];
+  EXPECT_NE(read_text(p("runs/rnd/report.md")).find("speaker-dependent"), std::string::npos);
 }
 
 }  // namespace

@@ -192,6 +192,44 @@ TEST(SpeakerKFold, ExtraSpeakersTrainInEveryFoldOfTheBuiltinTable) {
   for (const auto& fold : folds) EXPECT_FALSE(speakers_of(items, fold.test).count("25"));
 }
 
+// A corpus without a table (a manifest): k speaker-disjoint folds from its speaker column,
+// balanced in size, seeded, and leave-one-speaker-out at k = the number of speakers.
+TEST(SpeakerKFold, FoldsMadeFromTheDataAreSpeakerDisjointBalancedAndSeeded) {
+  const auto items = emodb_like();  // 10 speakers with 28..52 items each
+  ProtocolConfig cfg = protocol("speaker_kfold");
+  cfg.k = 4;
+  const auto folds = build_folds(items, "manifest", cfg);
+  expect_valid(items, folds, true, true);
+  ASSERT_EQ(folds.size(), 4u);
+  std::size_t smallest = items.size(), largest = 0;
+  std::map<std::string, int> tested;
+  for (const auto& fold : folds) {
+    smallest = std::min(smallest, fold.test.size());
+    largest = std::max(largest, fold.test.size());
+    for (const auto& spk : speakers_of(items, fold.test)) ++tested[spk];
+  }
+  EXPECT_EQ(tested.size(), 10u);
+  for (const auto& [spk, n] : tested) EXPECT_EQ(n, 1) << spk;
+  // Greedy dealing keeps folds within one speaker's worth of items of each other.
+  EXPECT_LE(largest - smallest, 52u) << smallest << ".." << largest;
+
+  EXPECT_EQ(build_folds(items, "manifest", cfg)[2].test, folds[2].test) << "seeded";
+  bool moved = false;
+  for (std::uint64_t seed = 1; seed < 6 && !moved; ++seed) {
+    ProtocolConfig other = cfg;
+    other.seed = seed;
+    const auto again = build_folds(items, "manifest", other);
+    for (std::size_t f = 0; f < again.size(); ++f) moved = moved || again[f].test != folds[f].test;
+  }
+  EXPECT_TRUE(moved) << "another seed deals the speakers otherwise";
+
+  cfg.k = 10;  // leave-one-speaker-out
+  const auto loso = build_folds(items, "manifest", cfg);
+  ASSERT_EQ(loso.size(), 10u);
+  for (const auto& fold : loso) EXPECT_EQ(speakers_of(items, fold.test).size(), 1u);
+  expect_valid(items, loso, true, true);
+}
+
 // ---------------------------------------------------------------- random_kfold
 
 TEST(RandomKFold, StratifiedFoldsEachItemTestedOnce) {
@@ -327,7 +365,10 @@ TEST(Protocols, ErrorsNameTheKeyAndTheCulprit) {
   // The built-in table on a partial corpus names the actors it lacks.
   EXPECT_ERROR(build_folds(ravdess_like(20), "ravdess", protocol("speaker_kfold")), "protocol.speaker_table",
                "21 22 23 24", "not in the corpus");
-  EXPECT_ERROR(build_folds(items, "manifest", protocol("speaker_kfold")), "protocol.speaker_table", "no built-in");
+  // Folds made from the data need at most one fold per speaker.
+  cfg = protocol("speaker_kfold");
+  cfg.k = 25;
+  EXPECT_ERROR(build_folds(items, "manifest", cfg), "protocol.k", "exceeds the 24 speakers", "leave-one-speaker-out");
 
   // Only speaker 02 ever says 'calm': its test fold has no calm training data.
   std::vector<Item> calm_once;

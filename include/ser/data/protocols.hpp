@@ -22,8 +22,9 @@ struct Fold {
 
 struct ProtocolConfig {
   std::string name = "speaker_kfold";  // random_kfold | speaker_kfold | holdout
-  int k = 5;                           // random_kfold folds
-  // speaker_kfold: the test speakers of each fold; empty = the built-in table of `dataset`.
+  int k = 5;  // random_kfold folds; speaker_kfold folds when made from the data
+  // speaker_kfold: the test speakers of each fold; empty = the built-in table of `dataset`, or,
+  // for a corpus without one (a manifest), k speaker-disjoint folds made from its speakers.
   std::vector<std::vector<std::string>> speaker_table;
   // Carved from the TRAINING part only: per class (random_kfold, holdout by fraction) or as whole
   // speakers (speaker_kfold, holdout by speakers). 0 = no validation set.
@@ -46,7 +47,9 @@ std::vector<std::vector<std::string>> builtin_speaker_table(const std::string& d
 //                 ceil(fraction * n_train_speakers) seeded-chosen training speakers (at least 1
 //                 when fraction > 0, never all of them); train = the rest. With the built-in
 //                 table, corpus speakers absent from the table train in every fold; with a given
-//                 table they are an error.
+//                 table they are an error. Without either (a manifest), k folds are made from
+//                 the corpus's speakers: shuffled by the seed, dealt most items first to the
+//                 fold with the fewest items (k = number of speakers: leave-one-speaker-out).
 //  holdout:       one fold; by holdout_test_speakers (validation by speakers as above) or, when
 //                 none are given, a stratified holdout_test_fraction of each class (at least 1 item
 //                 of classes with >= 2 items, always leaving 1 for training), validation stratified
@@ -56,7 +59,7 @@ std::vector<std::vector<std::string>> builtin_speaker_table(const std::string& d
 // the corpus, a speaker in two folds, corpus speakers in no fold of a given table, an empty fold,
 // a fold whose training part lacks a class present in its test part, an empty corpus, items
 // without a label, items without a speaker under a speaker protocol, fractions out of range, and
-// a dataset without a built-in table when none is given.
+// folds made from the data with k > the number of speakers.
 std::vector<Fold> build_folds(const std::vector<Item>& items, const std::string& dataset, const ProtocolConfig& cfg);
 
 // Independent check of the leakage rules, used by tests and by the trainer before training:

@@ -74,6 +74,11 @@ struct EvaluationOutput {
 // failing "training overlap" gate unless gates.allow_training_overlap.
 EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& gates, const std::string& out_dir);
 
+// The warning a run split by items (random_kfold, holdout by fraction) gets when its corpus names
+// 2 or more speakers: they are in training and test alike, so its numbers are speaker-dependent.
+// Empty otherwise.
+std::string shared_speakers_warning(const std::string& protocol, bool holdout_by_speakers, const PredictionTable& predictions);
+
 // A run directory read back from its files: every finished fold's predictions.csv, metrics.json
 // and history (selection/history.csv for refit folds, whose own history has no validation).
 // Throws ser::Error (input) naming the run or file when there is nothing to evaluate or a fold's
