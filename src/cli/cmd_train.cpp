@@ -24,7 +24,8 @@ struct TrainArgs {
   std::string config_path, device;
   std::vector<std::string> overrides;
   int fold = 0, threads = -1, jobs = 0, repeats = 0;
-  bool list_folds = false, no_progress = false, fresh = false, final_model = false, fold_worker = false, wait = false;
+  bool list_folds = false, no_progress = false, fresh = false, final_model = false, fold_worker = false, wait = false,
+       allow_duplicates = false;
 };
 
 namespace fs = std::filesystem;
@@ -140,6 +141,10 @@ int run_train(const TrainArgs& a) {
     doc["train"]["repeats"] = a.repeats;
     flags.push_back({"train.repeats", "--repeats " + std::to_string(a.repeats)});
   }
+  if (a.allow_duplicates) {
+    doc["protocol"]["allow_duplicates"] = true;
+    flags.push_back({"protocol.allow_duplicates", "--allow-duplicates"});
+  }
   if (a.threads >= 0) {
     doc["train"]["threads"] = a.threads;
     flags.push_back({"train.threads", "--threads " + std::to_string(a.threads)});
@@ -236,6 +241,8 @@ void register_train(CLI::App& app) {
   sub->add_flag("--final", a->final_model, "Also train one model on all items (for deployment) into <run>/final");
   sub->add_option("--device", a->device, "auto | cpu | cuda (overrides train.device)");
   sub->add_option("--threads", a->threads, "Intra-op threads for training (overrides train.threads)");
+  sub->add_flag("--allow-duplicates", a->allow_duplicates,
+                "Train although items with identical audio sit on both sides of a fold (sets protocol.allow_duplicates)");
   sub->add_flag("--wait", a->wait, "Another `ser train` holds the run directory: wait for it to end (default: refuse)");
   sub->add_flag("--no-progress", a->no_progress, "No progress bar during feature extraction");
   sub->add_flag("--fold-worker", a->fold_worker, "Internal: a fold process started by --jobs")->group("");

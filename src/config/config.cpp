@@ -20,7 +20,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 namespace ser::data {
 // seed is not a key: train.seed drives the folds too.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProtocolConfig, name, k, speaker_table, validation_fraction,
-                                                holdout_test_speakers, holdout_test_fraction)
+                                                holdout_test_speakers, holdout_test_fraction, allow_duplicates)
 }  // namespace ser::data
 namespace ser::train {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, name, lr, weight_decay, momentum, rho, eps, beta1,

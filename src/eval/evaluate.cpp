@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
+#include "ser/eval/duplicates.hpp"
 #include "ser/eval/uncertainty.hpp"
 #include "ser/model/predictor.hpp"
 #include "ser/util/csv.hpp"
@@ -94,6 +96,48 @@ nlohmann::json validation_summary(const nlohmann::json& folds) {
     return {{"uar", epoch / static_cast<double>(n_epoch)}, {"source", "validation part at the best epoch"}};
   }
   return nullptr;
+}
+
+// Identical audio in the run's corpus (<run>/items.csv): `duplicates` in the header and a
+// warning, with the pairs that crossed a fold's train/test boundary (only with
+// protocol.allow_duplicates) and those inside one split.
+void report_duplicates(const std::string& run_dir, const std::vector<std::vector<std::string>>& fold_tests,
+                       EvaluationInput& in) {
+  const std::string path = run_dir + "/items.csv";
+  if (!fs::exists(path)) return;
+  const std::vector<ContentRecord> records = read_content_records(path);
+  const auto groups = duplicate_groups(records);
+  if (groups.empty()) return;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < records.size(); ++i) index[records[i].id] = i;
+  std::size_t across = 0, copies = 0;
+  std::vector<std::pair<std::string, std::string>> examples;
+  for (const auto& ids : fold_tests) {
+    std::vector<char> in_test(records.size(), 0);
+    for (const auto& id : ids) {
+      const auto it = index.find(id);
+      if (it != index.end()) in_test[it->second] = 1;
+    }
+    const SplitDuplicates d = split_duplicates(records, groups, in_test);
+    across += d.across;
+    for (const auto& e : d.examples) {
+      if (examples.size() < 3) examples.push_back(e);
+    }
+  }
+  for (const auto& g : groups) copies += g.size() - 1;
+  nlohmann::json ex = nlohmann::json::array();
+  for (const auto& [a, b] : examples) ex.push_back({a, b});
+  in.header["duplicates"] = {{"groups", groups.size()}, {"duplicate_items", copies},
+                             {"across_train_test_pairs", across}, {"examples", ex}};
+  std::string text = std::to_string(copies) + " item(s) repeat the audio of another item (" +
+                     std::to_string(groups.size()) + " group(s) of identical files)";
+  if (across > 0) {
+    text += "; " + std::to_string(across) + " pair(s) crossed a fold's train/test boundary (e.g. " +
+            example_pairs(examples) + "), trained with --allow-duplicates: those test scores are not held-out";
+  } else {
+    text += ", each group inside one split: one recording weighs more than once";
+  }
+  in.warnings.push_back(text);
 }
 
 }  // namespace
@@ -255,6 +299,7 @@ EvaluationInput read_run(const std::string& run_dir) {
   in.curve_metric = metric_column == "val_accuracy" ? "validation accuracy" : "validation UAR";
 
   const auto folds = util::numbered_subdirs(run_dir, "fold-");
+  std::vector<std::vector<std::string>> fold_tests;  // test ids per finished fold, for duplicates
   in.fold_metrics = nlohmann::json::array();
   int finished = 0;
   std::vector<std::string> missing;
@@ -296,6 +341,8 @@ EvaluationInput read_run(const std::string& run_dir) {
     nlohmann::json fold_entry = fm.is_object() ? fm : nlohmann::json::object();
     fold_entry.update(to_json(in.per_fold.back()));
     in.fold_metrics.push_back(fold_entry);
+    fold_tests.emplace_back();
+    for (const auto& row : t.rows) fold_tests.back().push_back(row.id);
     for (auto& row : t.rows) {
       std::vector<std::string> metadata(in.predictions.metadata_columns.size());
       metadata[0] = std::to_string(k);
@@ -335,6 +382,7 @@ EvaluationInput read_run(const std::string& run_dir) {
   for (std::size_t k = 1; k < present.size(); ++k) {
     if (!present[k]) missing.push_back("fold-" + std::to_string(k) + " is missing");
   }
+  report_duplicates(run_dir, fold_tests, in);
   in.folds_used = finished;
   in.folds_total = static_cast<int>(present.size()) - 1;
   // Only a recorded total is passed on: a count of folders must never become the record.

@@ -51,6 +51,10 @@ FoldRows fold_rows(const Experiment& ex, const data::Fold& fold);
 // A manifest written by `ser augment --with-originals` names each row's `source`: warns when test
 // items share one with training items (copies made before the split).
 void warn_about_shared_sources(const Experiment& ex);
+// Items with identical audio (ex.content) on both sides of a fold's train/test boundary: refused
+// (ser::Error naming the corpus, a few pairs and the count) unless protocol.allow_duplicates,
+// then warned about, as are duplicates that stay inside one split.
+void check_duplicates(const Experiment& ex);
 // Items whose copies the folds about to train will use (training parts, validation for refit,
 // every item for the final model).
 std::vector<std::size_t> copy_sources(const Experiment& ex, const std::vector<int>& folds, bool final_model);

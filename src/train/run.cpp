@@ -84,9 +84,9 @@ features::FeatureTable load_features(const config::Config& cfg, const features::
   return table;
 }
 
-// Each item's content record: hashed from its file (and kept in <run>/items.csv), or, for a run
-// from a feature store (a fold process, a node without the corpus), read from items.csv; a file
-// that is neither readable nor recorded keeps its id only.
+// Each item's content record: hashed from its file, or, for a run from a feature store (a fold
+// process, a node without the corpus), read from the run's items.csv; a file that is neither
+// readable nor recorded keeps its id only.
 std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const std::string& run_dir,
                                               const std::vector<data::Item>& items) {
   const std::string path = run_dir + "/items.csv";
@@ -101,10 +101,14 @@ std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const s
     }
     if (out.size() == items.size()) return out;
   }
-  std::vector<eval::ContentRecord> out = eval::content_records(items, cfg.features.jobs);
-  const std::string text = eval::content_records_csv(out);
+  return eval::content_records(items, cfg.features.jobs);
+}
+
+// <run>/items.csv, rewritten only when it changes (the fold jobs of one run agree).
+void write_item_content(const std::string& run_dir, const std::vector<eval::ContentRecord>& content) {
+  const std::string path = run_dir + "/items.csv";
+  const std::string text = eval::content_records_csv(content);
   if (!fs::exists(path) || util::read_text(path) != text) util::write_text_atomic(path, text);
-  return out;
 }
 
 }  // namespace
@@ -434,12 +438,14 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     if (!problem.empty()) fail_runtime("fold " + std::to_string(f.index + 1), "leakage check failed: " + problem);
   }
   if (opt.only_fold == 0) warn_about_shared_sources(ex);  // once, not again in every fold process
+  ex.content = item_content(cfg, ex.run_dir, ex.table.items);
+  if (opt.inherited_lock_fd < 0) detail::check_duplicates(ex);  // a fold process's parent checked
   const int n_folds = static_cast<int>(ex.folds.size());
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
 
   detail::claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
   detail::write_run_plan(ex.run_dir, cfg, ex.folds, ex.labels);
-  ex.content = item_content(cfg, ex.run_dir, ex.table.items);
+  write_item_content(ex.run_dir, ex.content);
 
   RunSummary summary;
   summary.run_dir = ex.run_dir;

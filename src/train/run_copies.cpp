@@ -5,6 +5,8 @@
 #include <set>
 
 #include "experiment.hpp"
+#include "ser/eval/duplicates.hpp"
+#include "ser/error.hpp"
 #include "ser/error.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
@@ -48,6 +50,40 @@ void warn_about_shared_sources(const Experiment& ex) {
                    f.index + 1, shared, f.test.size());
     }
   }
+}
+
+void check_duplicates(const Experiment& ex) {
+  const auto groups = eval::duplicate_groups(ex.content);
+  if (groups.empty()) return;
+  std::size_t across = 0, folds_hit = 0;
+  std::vector<std::pair<std::string, std::string>> examples;
+  for (const auto& f : ex.folds) {
+    std::vector<char> in_test(ex.content.size(), 0);
+    for (std::size_t i : f.test) in_test[i] = 1;
+    const eval::SplitDuplicates d = eval::split_duplicates(ex.content, groups, in_test);
+    across += d.across;
+    folds_hit += d.across > 0;
+    for (const auto& e : d.examples) {
+      if (examples.size() < 3) examples.push_back(e);
+    }
+  }
+  std::size_t copies = 0;
+  for (const auto& g : groups) copies += g.size() - 1;
+  const std::string corpus = ex.cfg.dataset == "manifest" ? ex.cfg.manifest : ex.cfg.root;
+  if (across == 0) {
+    spdlog::warn("{}: {} item(s) repeat the audio of another item ({} group(s) of identical files); they stay on one "
+                 "side of every fold, but weigh one recording more than once",
+                 corpus, copies, groups.size());
+    return;
+  }
+  const std::string what = std::to_string(across) + " pair(s) of identical audio across the train/test boundary of " +
+                           std::to_string(folds_hit) + " of " + std::to_string(ex.folds.size()) + " fold(s) (e.g. " +
+                           eval::example_pairs(examples) + "; " + std::to_string(copies) + " duplicate item(s) in all)";
+  if (!ex.cfg.protocol.allow_duplicates) {
+    fail_input(corpus, what + ": those test scores would not be held-out; remove the duplicates, or pass "
+                              "--allow-duplicates (protocol.allow_duplicates) to train anyway");
+  }
+  spdlog::warn("{}: {}; training anyway, as --allow-duplicates asks: those test scores are not held-out", corpus, what);
 }
 
 // Items whose copies the folds about to train will use: their training parts, plus validation

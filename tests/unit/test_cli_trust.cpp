@@ -416,3 +416,55 @@ TEST_F(TrustCli, ManifestSpeakerFoldsFromTheDataAndSharedSpeakersAreNamed) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 2: the same audio listed twice (two folders) on both sides of a fold is refused
+// before anything is written, trained with a warning when allowed, and only reported when every
+// copy stays on one side (speaker folds keep a speaker's copies together).
+TEST_F(TrustCli, IdenticalAudioAcrossTheTrainTestBoundaryIsRefused) {
+  std::string manifest = "path,label,speaker\n";
+  for (const char* copy : {"a", "b"}) {
+    fs::create_directories(p(std::string("dup/") + copy));
+    for (const char* c : {"low", "mid", "high"}) {
+      for (int i = 0; i < 8; ++i) {
+        const std::string name = std::string(c) + std::to_string(i) + ".wav";
+        fs::copy_file(p("clips/" + name), p(std::string("dup/") + copy + "/" + name));
+        manifest += p(std::string("dup/") + copy + "/" + name) + "," + c + ",spk" + std::to_string(i % 4) + "\n";
+      }
+    }
+  }
+  write_text_atomic(p("dup.csv"), manifest);
+  auto dup_config = [&](const std::string& name, const std::string& protocol) {
+    write_text_atomic(p(name + ".json"), R"({"name": ")" + name + R"(", "dataset": "manifest", "manifest": ")" + p("dup.csv") +
+                                             R"(", "runs_dir": ")" + p("runs") + R"(", "features": {"out": ")" +
+                                             p("features-" + name) + R"("}, "protocol": )" + protocol +
+                                             R"(, "model": {"architecture": "logreg"}})");
+    return p(name + ".json");
+  };
+  const std::string random = dup_config("dup", R"({"name": "random_kfold", "k": 3})");
+  const auto refused = run_cli_streams("train --config " + random + " --no-progress --jobs 1");
+  EXPECT_EQ(refused.code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("pair(s) of identical audio across the train/test boundary"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("dup/a/"), std::string::npos) << "names example pairs: " << refused.err;
+  EXPECT_NE(refused.err.find("24 duplicate item(s)"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--allow-duplicates"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(p("runs/dup"))) << "nothing is written";
+
+  const auto allowed = run_cli_streams("train --config " + random + " --no-progress --jobs 1 --allow-duplicates");
+  ASSERT_EQ(allowed.code, 0) << allowed.err;
+  const auto m = json_of(p("runs/dup/metrics.json"));
+  EXPECT_GT(m["duplicates"]["across_train_test_pairs"].get<int>(), 0) << m["duplicates"];
+  EXPECT_EQ(m["duplicates"]["duplicate_items"], 24);
+  EXPECT_NE(read_text(p("runs/dup/report.md")).find("crossed a fold's train/test boundary"), std::string::npos);
+
+  const std::string by_speaker =
+      dup_config("dup-spk", R"({"name": "speaker_kfold", "speaker_table": [["spk0"], ["spk1"], ["spk2"], ["spk3"]]})");
+  const auto kept = run_cli_streams("train --config " + by_speaker + " --no-progress --jobs 1");
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  const auto ms = json_of(p("runs/dup-spk/metrics.json"));
+  EXPECT_EQ(ms["duplicates"]["across_train_test_pairs"], 0);
+  EXPECT_NE(ms["warnings"].dump().find("each group inside one split"), std::string::npos) << ms["warnings"];
+}
+
+}  // namespace

@@ -32,6 +32,9 @@ struct ProtocolConfig {
   std::vector<std::string> holdout_test_speakers;  // holdout by speakers, or
   double holdout_test_fraction = 0.2;              // holdout by a stratified fraction when no speakers given
   std::uint64_t seed = 42;
+  // Items with identical audio on both sides of a fold's train/test boundary are refused (their
+  // test scores would not be held-out) unless this is set; they are then counted and warned about.
+  bool allow_duplicates = false;
 };
 
 // The built-in speaker_kfold table for a dataset ("ravdess": the EmoBox 6 folds of 4 actors;
