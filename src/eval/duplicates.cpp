@@ -38,6 +38,23 @@ SplitDuplicates split_duplicates(const std::vector<ContentRecord>& records,
   return out;
 }
 
+FoldsDuplicates folds_duplicates(const std::vector<ContentRecord>& records, const std::vector<std::vector<char>>& in_test) {
+  FoldsDuplicates out;
+  const auto groups = duplicate_groups(records);
+  out.groups = groups.size();
+  for (const auto& g : groups) out.duplicate_items += g.size() - 1;
+  if (groups.empty()) return out;
+  for (const auto& fold : in_test) {
+    const SplitDuplicates d = split_duplicates(records, groups, fold);
+    out.across += d.across;
+    out.folds_across += d.across > 0;
+    for (const auto& e : d.examples) {
+      if (out.examples.size() < 3) out.examples.push_back(e);
+    }
+  }
+  return out;
+}
+
 std::string example_pairs(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::string out;
   for (const auto& [a, b] : pairs) out += (out.empty() ? "" : ", ") + a + " = " + b;

@@ -106,34 +106,27 @@ void report_duplicates(const std::string& run_dir, const std::vector<std::vector
   const std::string path = run_dir + "/items.csv";
   if (!fs::exists(path)) return;
   const std::vector<ContentRecord> records = read_content_records(path);
-  const auto groups = duplicate_groups(records);
-  if (groups.empty()) return;
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < records.size(); ++i) index[records[i].id] = i;
-  std::size_t across = 0, copies = 0;
-  std::vector<std::pair<std::string, std::string>> examples;
+  std::vector<std::vector<char>> in_test;
   for (const auto& ids : fold_tests) {
-    std::vector<char> in_test(records.size(), 0);
+    in_test.emplace_back(records.size(), 0);
     for (const auto& id : ids) {
       const auto it = index.find(id);
-      if (it != index.end()) in_test[it->second] = 1;
-    }
-    const SplitDuplicates d = split_duplicates(records, groups, in_test);
-    across += d.across;
-    for (const auto& e : d.examples) {
-      if (examples.size() < 3) examples.push_back(e);
+      if (it != index.end()) in_test.back()[it->second] = 1;
     }
   }
-  for (const auto& g : groups) copies += g.size() - 1;
+  const FoldsDuplicates d = folds_duplicates(records, in_test);
+  if (d.groups == 0) return;
   nlohmann::json ex = nlohmann::json::array();
-  for (const auto& [a, b] : examples) ex.push_back({a, b});
-  in.header["duplicates"] = {{"groups", groups.size()}, {"duplicate_items", copies},
-                             {"across_train_test_pairs", across}, {"examples", ex}};
-  std::string text = std::to_string(copies) + " item(s) repeat the audio of another item (" +
-                     std::to_string(groups.size()) + " group(s) of identical files)";
-  if (across > 0) {
-    text += "; " + std::to_string(across) + " pair(s) crossed a fold's train/test boundary (e.g. " +
-            example_pairs(examples) + "), trained with --allow-duplicates: those test scores are not held-out";
+  for (const auto& [a, b] : d.examples) ex.push_back({a, b});
+  in.header["duplicates"] = {{"groups", d.groups}, {"duplicate_items", d.duplicate_items},
+                             {"across_train_test_pairs", d.across}, {"examples", ex}};
+  std::string text = std::to_string(d.duplicate_items) + " item(s) repeat the audio of another item (" +
+                     std::to_string(d.groups) + " group(s) of identical files)";
+  if (d.across > 0) {
+    text += "; " + std::to_string(d.across) + " pair(s) crossed a fold's train/test boundary (e.g. " +
+            example_pairs(d.examples) + "), trained with --allow-duplicates: those test scores are not held-out";
   } else {
     text += ", each group inside one split: one recording weighs more than once";
   }

@@ -53,32 +53,24 @@ void warn_about_shared_sources(const Experiment& ex) {
 }
 
 void check_duplicates(const Experiment& ex) {
-  const auto groups = eval::duplicate_groups(ex.content);
-  if (groups.empty()) return;
-  std::size_t across = 0, folds_hit = 0;
-  std::vector<std::pair<std::string, std::string>> examples;
+  std::vector<std::vector<char>> in_test;
   for (const auto& f : ex.folds) {
-    std::vector<char> in_test(ex.content.size(), 0);
-    for (std::size_t i : f.test) in_test[i] = 1;
-    const eval::SplitDuplicates d = eval::split_duplicates(ex.content, groups, in_test);
-    across += d.across;
-    folds_hit += d.across > 0;
-    for (const auto& e : d.examples) {
-      if (examples.size() < 3) examples.push_back(e);
-    }
+    in_test.emplace_back(ex.content.size(), 0);
+    for (std::size_t i : f.test) in_test.back()[i] = 1;
   }
-  std::size_t copies = 0;
-  for (const auto& g : groups) copies += g.size() - 1;
+  const eval::FoldsDuplicates d = eval::folds_duplicates(ex.content, in_test);
+  if (d.groups == 0) return;
   const std::string corpus = ex.cfg.dataset == "manifest" ? ex.cfg.manifest : ex.cfg.root;
-  if (across == 0) {
+  if (d.across == 0) {
     spdlog::warn("{}: {} item(s) repeat the audio of another item ({} group(s) of identical files); they stay on one "
                  "side of every fold, but weigh one recording more than once",
-                 corpus, copies, groups.size());
+                 corpus, d.duplicate_items, d.groups);
     return;
   }
-  const std::string what = std::to_string(across) + " pair(s) of identical audio across the train/test boundary of " +
-                           std::to_string(folds_hit) + " of " + std::to_string(ex.folds.size()) + " fold(s) (e.g. " +
-                           eval::example_pairs(examples) + "; " + std::to_string(copies) + " duplicate item(s) in all)";
+  const std::string what = std::to_string(d.across) + " pair(s) of identical audio across the train/test boundary of " +
+                           std::to_string(d.folds_across) + " of " + std::to_string(ex.folds.size()) + " fold(s) (e.g. " +
+                           eval::example_pairs(d.examples) + "; " + std::to_string(d.duplicate_items) +
+                           " duplicate item(s) in all)";
   if (!ex.cfg.protocol.allow_duplicates) {
     fail_input(corpus, what + ": those test scores would not be held-out; remove the duplicates, or pass "
                               "--allow-duplicates (protocol.allow_duplicates) to train anyway");

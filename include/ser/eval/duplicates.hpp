@@ -28,6 +28,15 @@ SplitDuplicates split_duplicates(const std::vector<ContentRecord>& records,
                                  const std::vector<std::vector<std::size_t>>& groups, const std::vector<char>& in_test,
                                  std::size_t max_examples = 3);
 
+// Over the folds of a run (in_test[f][i]: item i is tested in fold f): how many items repeat
+// another's audio, how many (test, training) pairs of identical audio all folds hold, in how many
+// folds, and up to 3 example pairs.
+struct FoldsDuplicates {
+  std::size_t groups = 0, duplicate_items = 0, across = 0, folds_across = 0;
+  std::vector<std::pair<std::string, std::string>> examples;
+};
+FoldsDuplicates folds_duplicates(const std::vector<ContentRecord>& records, const std::vector<std::vector<char>>& in_test);
+
 // "wav/03a01Fa = copy/03a01Fa, ..." for messages.
 std::string example_pairs(const std::vector<std::pair<std::string, std::string>>& pairs);
 
