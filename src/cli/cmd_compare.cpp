@@ -48,7 +48,8 @@ void register_compare(CLI::App& app) {
   sub->add_option("-o,--out", a->out, "Write to this file (atomically) instead of stdout");
   sub->add_option("--resamples", a->options.resamples, "Bootstrap resamples (default 2000)");
   sub->add_option("--permutations", a->options.permutations, "Permutations of the paired test (default 10000)");
-  sub->add_option("--seed", a->options.seed, "Seed of the resampling (default 0)");
+  sub->add_option("--seed", a->options.seed,
+                  "Seed of the resampling (default: the seed each run's own intervals were made with)");
   add_runner("compare", [a]() { return run_compare(*a); });
 }
 

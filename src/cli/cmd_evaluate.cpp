@@ -348,7 +348,7 @@ int run_evaluate(const EvaluateArgs& a) {
     if (a.baseline.find_first_not_of(" \t\r\n") == std::string::npos) {
       throw Error(ErrorKind::Usage, "--baseline", "empty; expected a metrics.json file (is a CI variable unset?)");
     }
-    if (!fs::exists(a.baseline)) fail_input(a.baseline, "baseline metrics file not found");
+    if (!fs::exists(a.baseline)) throw Error(ErrorKind::Usage, a.baseline, "baseline metrics file not found");
     // Checked before anything is computed: a mistyped baseline is a usage mistake.
     try {
       const auto j = nlohmann::json::parse(util::read_text(a.baseline));

@@ -87,22 +87,30 @@ ComparedRun load_compared_run(const std::string& dir) {
 nlohmann::json compare_runs(const std::vector<ComparedRun>& runs, const CompareOptions& opt) {
   if (runs.size() < 2) throw Error(ErrorKind::Usage, "ser compare", "needs at least two runs");
   for (std::size_t i = 1; i < runs.size(); ++i) check_same_items(runs[0], runs[i]);
+  auto recorded_seed = [](const ComparedRun& r) -> std::uint64_t {
+    const nlohmann::json ci = r.metrics.is_object() ? r.metrics.value("ci", nlohmann::json()) : nlohmann::json();
+    return ci.is_object() && ci.contains("seed") && ci["seed"].is_number_unsigned() ? ci["seed"].get<std::uint64_t>() : 0;
+  };
+  const std::uint64_t seed = opt.seed ? *opt.seed : recorded_seed(runs[0]);
   stats::BootstrapOptions boot;
   boot.resamples = opt.resamples;
-  boot.seed = opt.seed;
+  boot.seed = seed;
   stats::PermutationOptions perm;
   perm.permutations = opt.permutations;
-  perm.seed = opt.seed;
+  perm.seed = seed;
 
   nlohmann::json result;
-  result["settings"] = {{"resamples", opt.resamples}, {"permutations", opt.permutations}, {"seed", opt.seed},
+  result["settings"] = {{"resamples", opt.resamples}, {"permutations", opt.permutations}, {"seed", seed},
                         {"level", boot.level}, {"unit", runs[0].table.unit}, {"n_units", runs[0].table.scored.n_units},
                         {"n_items", runs[0].table.ids.size()}, {"repeats", runs[0].table.repeats}};
   result["runs"] = nlohmann::json::array();
   for (const auto& r : runs) {
     nlohmann::json j = {{"run", r.name}, {"repeats", r.table.repeats}, {"n_items", r.table.ids.size()}};
     j["pooled"] = triple(stats::point_metrics(r.table.scored));
-    j["ci"] = intervals(stats::bootstrap_intervals(r.table.scored, boot));
+    stats::BootstrapOptions own = boot;
+    own.seed = opt.seed ? *opt.seed : recorded_seed(r);
+    j["ci"] = intervals(stats::bootstrap_intervals(r.table.scored, own));
+    j["ci_seed"] = own.seed;
     if (r.metrics.contains("summary")) j["summary"] = r.metrics["summary"];
     j["setup"] = setup_line(r.metrics);
     result["runs"].push_back(j);

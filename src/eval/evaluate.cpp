@@ -282,7 +282,8 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
 }
 
 EvaluationInput read_run(const std::string& run_dir) {
-  if (!fs::is_directory(run_dir)) fail_input(run_dir, "no such run directory");
+  if (!fs::exists(run_dir)) throw Error(ErrorKind::Usage, run_dir, "no such run directory");
+  if (!fs::is_directory(run_dir)) fail_input(run_dir, "not a run directory (a folder written by `ser train`)");
   EvaluationInput in;
   in.title = fs::path(run_dir).filename().string();
   nlohmann::json config;

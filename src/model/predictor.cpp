@@ -62,7 +62,8 @@ Card read_card(const std::string& path) {
 // A run must have a model for each of its folds: an ensemble of the rest would answer for a
 // different model than the run's metrics describe.
 std::vector<std::string> model_dirs(const std::string& path, bool allow_partial, std::size_t* expected) {
-  if (!fs::exists(path)) fail_input(path, "no such model file or directory");
+  // A path that is not there is a mistake in the command, like a corpus root that does not exist.
+  if (!fs::exists(path)) throw Error(ErrorKind::Usage, path, "no such model file or directory");
   if (fs::is_regular_file(path)) {
     const std::string name = fs::path(path).filename().string();
     if (name != "model.pt" && name != "model.json" && name != "classifier.json") {

@@ -236,9 +236,15 @@ TEST_F(TrustCli, StdoutParsesStrictlyWhateverIsWarned) {
   ASSERT_EQ(md.code, 0) << md.err;
   EXPECT_EQ(md.out, read_text(p("runs/lr/report.md")));
 
-  const auto cmp = run_cli_streams("compare " + p("runs/lr") + " " + p("runs/lr2") + " --format json");
+  // compare repeats the interval each run reports (its own seed), unless --seed says otherwise.
+  spoil(p("runs/lr2/fold-1/predictions.csv"), 2);
+  ASSERT_EQ(run_cli("evaluate --run " + p("runs/lr2")).code, 0);
+  const auto cmp = run_cli_streams("compare " + p("runs/lr2") + " " + p("runs/lr") + " --format json");
   ASSERT_EQ(cmp.code, 0) << cmp.err;
-  EXPECT_TRUE(nlohmann::json::parse(cmp.out).is_object());
+  const auto compared = nlohmann::json::parse(cmp.out);
+  const auto own = json_of(p("runs/lr2/metrics.json"))["ci"];
+  EXPECT_EQ(compared["runs"][0]["ci"]["balanced_accuracy"], own["balanced_accuracy"]) << compared["runs"][0] << own;
+  EXPECT_EQ(compared["settings"]["seed"], own["seed"]);
   const auto info = run_cli_streams("info --json");
   ASSERT_EQ(info.code, 0) << info.err;
   EXPECT_TRUE(nlohmann::json::parse(info.out).contains("version"));
@@ -321,6 +327,15 @@ TEST_F(TrustCli, GatesCannotBeSwitchedOffByAccident) {
   EXPECT_EQ(sm["skipped_files"][0]["path"], p("clips/broken.wav"));
   EXPECT_NE(read_text(p("evb/report.md")).find("## Skipped files"), std::string::npos);
   EXPECT_EQ(run_cli(eval + " --allow-skipped").code, 0);
+
+  // Paths that are not there are mistakes in the command (2), as a missing corpus root is.
+  for (const std::string& missing : {"evaluate --run " + p("nowhere"), "predict --model " + p("nowhere") + " " + p("clips/low0.wav"),
+                                     "evaluate --run " + run + " --baseline " + p("nowhere.json"),
+                                     "evaluate --model " + p("nowhere") + " --dataset manifest --manifest " + p("m.csv")}) {
+    const auto r = run_cli(missing);
+    EXPECT_EQ(r.code, 2) << missing << "\n" << r.out;
+    EXPECT_NE(r.out.find("nowhere"), std::string::npos) << r.out;
+  }
 }
 
 // Deliver 5 and 6: a repeats run has every output of a run, rebuilt from the fold files; every

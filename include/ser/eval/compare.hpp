@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,10 @@ ComparedRun load_compared_run(const std::string& dir);
 struct CompareOptions {
   int resamples = kBootstrapResamples;
   int permutations = 10000;
-  std::uint64_t seed = 0;
+  // The resampling seed; unset: each run's intervals use the seed its own metrics.json's `ci`
+  // was made with (so `compare` repeats the interval the run reports), and the paired tests the
+  // first run's (0 when it records none).
+  std::optional<std::uint64_t> seed;
 };
 
 // {"runs": [...], "pairs": [...], "settings": {...}}. Throws ser::Error (usage) when two runs
