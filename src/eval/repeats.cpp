@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "ser/error.hpp"
 #include "ser/eval/analysis.hpp"
@@ -57,6 +58,8 @@ RepeatsEvaluation write_repeats_evaluation(const std::string& run_dir, const std
   std::vector<double> validation;
   std::vector<std::vector<double>> fold_means(3), pooled(3);
   std::string unit;
+  std::map<std::string, int> first_answers;
+  bool all_identical = true;
   for (const auto& r : repeats) {
     // Each repeat's aggregate is rebuilt from its folds' files, as `ser evaluate --run` of that
     // repeat would: edited or re-trained fold predictions are never summed up stale.
@@ -68,6 +71,13 @@ RepeatsEvaluation write_repeats_evaluation(const std::string& run_dir, const std
     const std::string repeat_out = in_place ? r.dir : out_dir + "/repeat-" + std::to_string(r.repeat);
     const nlohmann::json m = write_evaluation(in, {}, repeat_out).metrics;
     const PredictionTable& t = in.predictions;
+    std::map<std::string, int> answers;  // id -> predicted class, to tell whether repeats varied
+    for (const auto& row : t.rows) answers[row.id] = row.pred;
+    if (first_answers.empty()) {
+      first_answers = answers;
+    } else {
+      all_identical = all_identical && answers == first_answers;
+    }
     if (all.labels.empty()) {
       all.labels = t.labels;
       all.metadata_columns = {"repeat"};
@@ -144,6 +154,12 @@ RepeatsEvaluation write_repeats_evaluation(const std::string& run_dir, const std
   }
   m["repeats"] = per_repeat;
   m["coverage"] = {{"repeats_used", repeats.size()}, {"repeats_total", repeats.size()}, {"complete", true}};
+  if (repeats.size() > 1 && all_identical) {
+    // A fixed fold table and a deterministic model: the seeds had nothing to change.
+    warnings.push_back("every repeat predicted every item the same, so the ± over repeats is 0: the repeats did not "
+                       "vary here (a fixed fold table with a deterministic model and no seeded search cannot); the CI "
+                       "over test units is what measures uncertainty");
+  }
   m["warnings"] = warnings;
   m["skipped_files"] = nlohmann::json::array();
   m["skipped_files_count"] = 0;

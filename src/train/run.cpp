@@ -84,33 +84,6 @@ features::FeatureTable load_features(const config::Config& cfg, const features::
   return table;
 }
 
-// Each item's content record: hashed from its file, or, for a run from a feature store (a fold
-// process, a node without the corpus), read from the run's items.csv; a file that is neither
-// readable nor recorded keeps its id only.
-std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const std::string& run_dir,
-                                              const std::vector<data::Item>& items) {
-  const std::string path = run_dir + "/items.csv";
-  if (cfg.features.from_store && fs::exists(path)) {
-    std::map<std::string, eval::ContentRecord> recorded;
-    for (auto& r : eval::read_content_records(path)) recorded[r.id] = r;
-    std::vector<eval::ContentRecord> out;
-    for (const auto& item : items) {
-      const auto it = recorded.find(item.id);
-      if (it == recorded.end()) break;
-      out.push_back(it->second);
-    }
-    if (out.size() == items.size()) return out;
-  }
-  return eval::content_records(items, cfg.features.jobs);
-}
-
-// <run>/items.csv, rewritten only when it changes (the fold jobs of one run agree).
-void write_item_content(const std::string& run_dir, const std::vector<eval::ContentRecord>& content) {
-  const std::string path = run_dir + "/items.csv";
-  const std::string text = eval::content_records_csv(content);
-  if (!fs::exists(path) || util::read_text(path) != text) util::write_text_atomic(path, text);
-}
-
 }  // namespace
 
 void detail::claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh) {
@@ -306,8 +279,9 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
 
 // One model on every item, for deployment. Without a validation part there is no early stopping:
 // it trains for the median of the folds' best epochs (the configured epochs when no fold ran).
-std::string train_final(const Experiment& ex, const std::vector<int>& best_epochs, const nlohmann::json& chosen,
+std::string train_final(const Experiment& ex, const std::vector<int>& best_epochs, const nlohmann::json& choice,
                         const RunOptions& opt) {
+  const nlohmann::json chosen = choice["point"];
   std::vector<int> e = best_epochs;
   int epochs = ex.cfg.train.epochs;
   if (!e.empty()) {
@@ -326,9 +300,13 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
   fs::create_directories(dir);
   const config::Config cfg = config::with_point(ex.cfg, chosen);
   const TrainConfig& tc = cfg.train;
-  spdlog::info("final model: {} items, {}{}", all.train.size(),
-               is_classic(tc.model.architecture) ? "" : std::to_string(epochs) + " epochs",
-               chosen.empty() ? "" : ", the point most folds chose: " + chosen.dump());
+  const bool classic = is_classic(tc.model.architecture);
+  spdlog::info("final model: {} items{}{}", all.train.size(), classic ? "" : ", " + std::to_string(epochs) + " epochs",
+               chosen.empty() ? "" : ", " + choice["rule"].get<std::string>() + ": " + chosen.dump());
+  nlohmann::json record = {{"items", ex.table.items.size()}, {"copies", all.train.size() - ex.table.items.size()}};
+  if (!classic) record["epochs"] = epochs;
+  if (!chosen.empty()) record["search"] = {{"chosen", chosen}, {"rule", choice["rule"]}, {"votes", choice["votes"]}};
+  util::write_text_atomic(dir + "/metrics.json", record.dump(2) + "\n");
   FoldOptions fo = model_dir_options(dir, "final model", opt, tc.model.architecture);
   fo.epochs_override = epochs;
   write_copy_list(ex, all, dir);
@@ -348,18 +326,28 @@ void stop_if_asked(const RunOptions& opt) {
   }
 }
 
-// The search point most folds chose (the earliest-listed fold's on ties); {} without a search.
+// The search point most folds chose, the earliest fold's on ties (said, with the votes); {} and
+// no votes without a search.
 nlohmann::json most_chosen(const std::vector<nlohmann::json>& points) {
-  nlohmann::json best = nlohmann::json::object();
-  std::size_t best_count = 0;
+  nlohmann::json best = nlohmann::json::object(), votes = nlohmann::json::array();
+  std::size_t best_count = 0, tied = 0;
   for (const auto& p : points) {
     const auto c = static_cast<std::size_t>(std::count(points.begin(), points.end(), p));
+    bool seen = false;
+    for (const auto& v : votes) seen = seen || v["point"] == p;
+    if (!seen) votes.push_back({{"point", p}, {"folds", c}});
     if (c > best_count) {
       best_count = c;
       best = p;
+      tied = 1;
+    } else if (c == best_count && !seen) {
+      ++tied;
     }
   }
-  return best;
+  const std::string rule = tied > 1 ? "a tie of " + std::to_string(tied) + " points chosen by " + std::to_string(best_count) +
+                                          " fold(s) each: the earliest fold's choice wins"
+                                    : "the point most folds chose";
+  return {{"point", best}, {"votes", votes}, {"rule", rule}};
 }
 
 }  // namespace
@@ -438,14 +426,14 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     if (!problem.empty()) fail_runtime("fold " + std::to_string(f.index + 1), "leakage check failed: " + problem);
   }
   if (opt.only_fold == 0) warn_about_shared_sources(ex);  // once, not again in every fold process
-  ex.content = item_content(cfg, ex.run_dir, ex.table.items);
+  ex.content = detail::item_content(cfg, ex.run_dir, ex.table.items);
   if (opt.inherited_lock_fd < 0) detail::check_duplicates(ex);  // a fold process's parent checked
   const int n_folds = static_cast<int>(ex.folds.size());
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
 
   detail::claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
   detail::write_run_plan(ex.run_dir, cfg, ex.folds, ex.labels);
-  write_item_content(ex.run_dir, ex.content);
+  detail::write_item_content(ex.run_dir, ex.content);
 
   RunSummary summary;
   summary.run_dir = ex.run_dir;

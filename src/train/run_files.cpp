@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "ser/error.hpp"
+#include "ser/eval/overlap.hpp"
 #include "ser/eval/predictions.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/util/files.hpp"
@@ -89,6 +90,33 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, c
 
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current) {
   return first_difference(stored, current, "");
+}
+
+// Each item's content record: hashed from its file, or, for a run from a feature store (a fold
+// process, a node without the corpus), read from the run's items.csv; a file that is neither
+// readable nor recorded keeps its id only.
+std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const std::string& run_dir,
+                                              const std::vector<data::Item>& items) {
+  const std::string path = run_dir + "/items.csv";
+  if (cfg.features.from_store && fs::exists(path)) {
+    std::map<std::string, eval::ContentRecord> recorded;
+    for (auto& r : eval::read_content_records(path)) recorded[r.id] = r;
+    std::vector<eval::ContentRecord> out;
+    for (const auto& item : items) {
+      const auto it = recorded.find(item.id);
+      if (it == recorded.end()) break;
+      out.push_back(it->second);
+    }
+    if (out.size() == items.size()) return out;
+  }
+  return eval::content_records(items, cfg.features.jobs);
+}
+
+// <run>/items.csv, rewritten only when it changes (the fold jobs of one run agree).
+void write_item_content(const std::string& run_dir, const std::vector<eval::ContentRecord>& content) {
+  const std::string path = run_dir + "/items.csv";
+  const std::string text = eval::content_records_csv(content);
+  if (!fs::exists(path) || util::read_text(path) != text) util::write_text_atomic(path, text);
 }
 
 void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,

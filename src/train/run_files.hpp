@@ -9,6 +9,7 @@
 #include "ser/config/config.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/data/protocols.hpp"
+#include "ser/eval/overlap.hpp"
 #include "ser/train/trainer.hpp"
 
 namespace ser::train::detail {
@@ -32,6 +33,14 @@ std::string config_difference(const nlohmann::json& stored, const nlohmann::json
 // config.json is a run's identity: a re-run with the same config resumes, another is refused
 // (unless fresh, which removes what earlier runs left: folds, repeats, final model, aggregate).
 void claim_run_directory(const std::string& run_dir, const nlohmann::json& resolved, bool fresh);
+
+// Each item's content record: hashed from its file, or, for a run from a feature store (a fold
+// process, a node without the corpus), read from the run's items.csv; a file that is neither
+// readable nor recorded keeps its id only.
+std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const std::string& run_dir,
+                                              const std::vector<data::Item>& items);
+// <run>/items.csv, rewritten only when it changes (the fold jobs of one run agree).
+void write_item_content(const std::string& run_dir, const std::vector<eval::ContentRecord>& content);
 
 // <run>/plan.json: how many folds the resolved config and protocol make (what coverage is
 // measured against, whichever fold folders exist), the protocol, the labels and the corpus as an

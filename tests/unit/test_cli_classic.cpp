@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "ser/util/files.hpp"
 #include "support/cli.hpp"
@@ -102,6 +103,20 @@ TEST_F(ClassicCli, SearchChoosesPerFoldAndSaysSo) {
   const auto fin = run_cli("train --config " + p("svm.json") + " --final --no-progress");
   ASSERT_EQ(fin.code, 0) << fin.out;
   EXPECT_TRUE(fs::exists(p("runs/svm/final/classifier.json")));
+  // final/metrics.json says which point, by which rule, from which votes; the log reads cleanly.
+  const auto final_metrics = json_of("runs/svm/final/metrics.json");
+  ASSERT_TRUE(final_metrics.contains("search")) << final_metrics.dump(2);
+  std::map<std::string, int> votes;
+  for (int k = 1; k <= 4; ++k) ++votes[json_of("runs/svm/fold-" + std::to_string(k) + "/metrics.json")["search"]["chosen"].dump()];
+  int most = 0, tied = 0;
+  for (const auto& [point, n] : votes) most = std::max(most, n);
+  for (const auto& [point, n] : votes) tied += n == most;
+  EXPECT_EQ(votes[final_metrics["search"]["chosen"].dump()], most) << final_metrics.dump(2);
+  EXPECT_EQ(final_metrics["search"]["votes"].size(), votes.size());
+  const std::string rule = final_metrics["search"]["rule"];
+  EXPECT_EQ(rule.find("a tie") != std::string::npos, tied > 1) << rule;
+  EXPECT_NE(fin.out.find("final model: 24 items, " + rule), std::string::npos) << fin.out;
+  EXPECT_EQ(fin.out.find(", ,"), std::string::npos) << fin.out;
 }
 
 TEST_F(ClassicCli, SpeakerNormalisedRunsSayItAndPredictionNeedsASpeaker) {

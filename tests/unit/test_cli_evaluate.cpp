@@ -277,8 +277,9 @@ TEST_F(EvaluateCli, PredictAndEvaluateRejectBadInputClearly) {
   }
   EXPECT_NE(mixed.out.find(p("clips/low1.wav") + ","), std::string::npos) << mixed.out;
 
+  // A model path that is not there is a mistake in the command (2), like a missing corpus root.
   const auto no_model = run_cli("predict --model " + p("nowhere") + " " + p("clips/low1.wav"));
-  EXPECT_EQ(no_model.code, 1) << no_model.out;
+  EXPECT_EQ(no_model.code, 2) << no_model.out;
   EXPECT_NE(no_model.out.find(p("nowhere")), std::string::npos) << no_model.out;
   const auto bad_format = run_cli("predict --model " + model + " --format xml " + p("clips/low1.wav"));
   EXPECT_EQ(bad_format.code, 2) << bad_format.out;

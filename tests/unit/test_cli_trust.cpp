@@ -389,6 +389,16 @@ TEST_F(TrustCli, RepeatsRunsHaveTheOutputsOfAnyRunAndOneSchema) {
   EXPECT_EQ(json_of(p("ev/metrics.json"))["kind"], "model");
   const auto run_doc = json_of(p("runs/lr/metrics.json"));
   EXPECT_EQ(run_doc["balanced_accuracy"], run_doc["pooled"]["balanced_accuracy"]);
+
+  // Issue 18, point 6: repeats that cannot vary (a fixed speaker table, deterministic logistic
+  // regression, no search) say so instead of a bare "± 0.0000".
+  const auto fixed = run_cli_streams("train --config " + config("fixed", 1.0, true) + " --repeats 2 --no-progress --jobs 1");
+  ASSERT_EQ(fixed.code, 0) << fixed.err;
+  EXPECT_NE(fixed.err.find("the repeats did not vary here"), std::string::npos) << fixed.err;
+  EXPECT_NE(json_of(p("runs/fixed/metrics.json"))["warnings"].dump().find("did not vary"), std::string::npos);
+  EXPECT_NE(read_text(p("runs/fixed/report.md")).find("did not vary"), std::string::npos);
+  EXPECT_EQ(json_of(run + "/metrics.json")["warnings"].dump().find("did not vary"), std::string::npos)
+      << "the edited repeat differs from the other";
 }
 
 }  // namespace
