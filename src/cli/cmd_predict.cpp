@@ -248,7 +248,8 @@ int run_predict(const PredictArgs& a) {
   } else if (a.format == "csv") {
     eval::PredictionTable t;
     t.labels = labels;
-    t.metadata_columns = {"max_abs_z", "z_block", "ood", "warnings"};
+    // The same fields as the JSON rows: `ood` is true/false, `ood_reason` says why.
+    t.metadata_columns = {"max_abs_z", "z_block", "ood", "ood_reason", "warnings"};
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       eval::PredictionRow row;
       row.id = files[features.ok[r]];
@@ -256,7 +257,8 @@ int run_predict(const PredictArgs& a) {
       row.pred = eval::argmax(probs[r]);
       std::string warnings;
       for (const auto& w : flags[r].warnings) warnings += (warnings.empty() ? "" : "; ") + w;
-      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block, flags[r].reason, warnings};
+      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block,
+                      flags[r].reason.empty() ? "false" : "true", flags[r].reason, warnings};
       t.rows.push_back(std::move(row));
     }
     text = eval::predictions_csv(t);

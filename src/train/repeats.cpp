@@ -58,6 +58,7 @@ void extend_repeats(const std::string& top, const config::Config& cfg) {
 RunSummary run_repeats(const config::Config& cfg, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   config::validate_training(cfg, "config");
+  require_corpus(cfg);
   const std::string top = run_directory(cfg);
   // `--fold K` (a job array's task) shares the run with the other folds' tasks, as in run_experiment.
   const RunLock lock(top, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going, opt.only_fold > 0);

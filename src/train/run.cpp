@@ -379,6 +379,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     // cuda: only asked when named, so that a CPU run never loads the torch backend here.
     if (is_classic(tc.model.architecture) || tc.device == "cuda") resolve_device(tc.device, tc.model.architecture);
   }
+  detail::require_corpus(cfg);
   Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
   // A fold started on its own (a job array's task) shares the run with its sibling folds.
   const bool one_fold_alone = opt.only_fold > 0 && opt.inherited_lock_fd < 0;

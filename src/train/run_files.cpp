@@ -119,6 +119,14 @@ void write_item_content(const std::string& run_dir, const std::vector<eval::Cont
   if (!fs::exists(path) || util::read_text(path) != text) util::write_text_atomic(path, text);
 }
 
+void require_corpus(const config::Config& cfg) {
+  if (cfg.features.from_store) return;
+  const std::string corpus = cfg.dataset == "manifest" ? cfg.manifest : cfg.root;
+  if (!fs::exists(corpus)) {
+    throw Error(ErrorKind::Usage, corpus, cfg.dataset == "manifest" ? "manifest not found" : "corpus folder not found");
+  }
+}
+
 void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,
                     const std::vector<std::string>& labels) {
   nlohmann::json tests = nlohmann::json::array();

@@ -42,6 +42,10 @@ std::vector<eval::ContentRecord> item_content(const config::Config& cfg, const s
 // <run>/items.csv, rewritten only when it changes (the fold jobs of one run agree).
 void write_item_content(const std::string& run_dir, const std::vector<eval::ContentRecord>& content);
 
+// A corpus that is not there (unless the run trains from a feature store) is a usage mistake,
+// found before the run directory is made, so a failed start leaves nothing behind.
+void require_corpus(const config::Config& cfg);
+
 // <run>/plan.json: how many folds the resolved config and protocol make (what coverage is
 // measured against, whichever fold folders exist), the protocol, the labels and the corpus as an
 // absolute path. Written when the folds are laid out, by every `ser train` of the run (a job

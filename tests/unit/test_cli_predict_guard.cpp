@@ -127,7 +127,11 @@ TEST_F(GuardCli, OutOfRangeSilentAndEmptyInputsAreFlagged) {
   const auto rows = ser::util::parse_csv(csv, "out");
   ASSERT_EQ(rows.size(), 5u) << r.out;
   const auto& h = rows[0].fields;
-  const auto ood = static_cast<std::size_t>(std::find(h.begin(), h.end(), "ood") - h.begin());
+  const auto ood = static_cast<std::size_t>(std::find(h.begin(), h.end(), "ood_reason") - h.begin());
+  const auto flag = static_cast<std::size_t>(std::find(h.begin(), h.end(), "ood") - h.begin());
+  ASSERT_LT(flag, h.size()) << csv;
+  EXPECT_EQ(rows[1].fields[flag], "false") << "as JSON's boolean";
+  EXPECT_EQ(rows[2].fields[flag], "true");
   const auto z = static_cast<std::size_t>(std::find(h.begin(), h.end(), "max_abs_z") - h.begin());
   ASSERT_LT(ood, h.size()) << csv;
   ASSERT_LT(z, h.size()) << csv;

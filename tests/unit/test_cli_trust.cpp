@@ -493,3 +493,22 @@ TEST_F(TrustCli, IdenticalAudioAcrossTheTrainTestBoundaryIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 6: a run that cannot start leaves no empty run folder behind.
+TEST_F(TrustCli, AMissingCorpusLeavesNoRunFolder) {
+  write_text_atomic(p("gone.json"), R"({"name": "gone", "dataset": "manifest", "manifest": ")" + p("gone.csv") +
+                                        R"(", "runs_dir": ")" + p("gone-runs") + R"(", "features": {"out": ")" +
+                                        p("gone-features") + R"("}, "protocol": {"name": "random_kfold", "k": 3},
+                                        "model": {"architecture": "logreg"}})");
+  for (const std::string& extra : {std::string(""), std::string(" --repeats 2"), std::string(" --fold 1")}) {
+    const auto r = run_cli("train --config " + p("gone.json") + extra);
+    EXPECT_EQ(r.code, 2) << extra << "\n" << r.out;
+    EXPECT_NE(r.out.find(p("gone.csv") + ": manifest not found"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(p("gone-runs"))) << extra;
+    EXPECT_FALSE(fs::exists(p("gone-features"))) << extra;
+  }
+}
+
+}  // namespace
