@@ -1,4 +1,6 @@
 // `ser train`: features, folds, one model per fold and the run directory, from one config.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -175,8 +177,61 @@ int run_train(const TrainArgs& a) {
   return 0;
 }
 
+// <run>/train.log: what this process logs (fold processes of the run append to the same file),
+// with time and process id, since a terminal's scrollback is no record. Until the run is
+// claimed (a refused run leaves no folder behind) the lines wait in memory; then they go first
+// into the file. A run of repeats logs at its top; a sweep's tasks each in their own run.
+const char* const kLogPattern = "%Y-%m-%d %H:%M:%S.%e [%P] [%l] %v";
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> early_log;
+std::shared_ptr<spdlog::sinks::sink> run_log;
+std::string run_log_dir;
+
+void drop_sink(const std::shared_ptr<spdlog::sinks::sink>& sink) {
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+}
+
+void hold_early_log() {
+  if (early_log) return;
+  early_log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  early_log->set_pattern(kLogPattern);
+  spdlog::default_logger()->sinks().push_back(early_log);
+}
+
+void keep_log_in(const std::string& run_dir) {
+  // A repeat inside the run already logging keeps the run's log.
+  if (!run_log_dir.empty() && run_dir.rfind(run_log_dir + "/", 0) == 0) return;
+  std::vector<std::string> held;
+  if (early_log) {
+    held = early_log->last_formatted();
+    drop_sink(early_log);
+    early_log.reset();
+  }
+  if (run_log) drop_sink(run_log);
+  run_log.reset();
+  run_log_dir = run_dir;
+  const std::string path = run_dir + "/train.log";
+  if (!held.empty()) {
+    if (std::FILE* f = std::fopen(path.c_str(), "ab")) {
+      for (const auto& line : held) std::fputs(line.c_str(), f);
+      std::fclose(f);
+    }
+  }
+  try {
+    run_log = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+    run_log->set_pattern(kLogPattern);
+    spdlog::default_logger()->sinks().push_back(run_log);
+    spdlog::default_logger()->flush_on(spdlog::level::info);  // a killed run keeps its log
+  } catch (const spdlog::spdlog_ex& e) {
+    run_log.reset();
+    spdlog::warn("{}: cannot keep a log there ({})", path, e.what());
+  }
+}
+
 train::RunSummary run_config(const config::Config& cfg, const TrainArgs& a) {
   train::RunOptions opt;
+  hold_early_log();
+  opt.on_run_directory = keep_log_in;
   opt.only_fold = a.fold;
   opt.progress = !a.no_progress;
   opt.fresh = a.fresh;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
@@ -94,14 +95,32 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
-// One self-overwriting stderr line; only drawn on a terminal so logs and pipes stay clean.
+// Seconds between progress lines off a terminal: SER_PROGRESS_SECONDS, default 10.
+double progress_interval() {
+  const char* env = std::getenv("SER_PROGRESS_SECONDS");
+  if (!env || !*env) return 10.0;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  return *end == '\0' && v >= 0 && v <= 86400 ? v : 10.0;
+}
+
+// On a terminal, one self-overwriting stderr line; elsewhere (a log, a batch job) a logged line
+// every progress_interval() seconds, so a long extraction is never silent for minutes.
 class ProgressLine {
  public:
-  ProgressLine(std::size_t total, bool enabled) : total_(total), enabled_(enabled && ::isatty(2)), start_(Clock::now()) {}
+  ProgressLine(std::size_t total, bool enabled)
+      : total_(total), enabled_(enabled), terminal_(::isatty(2) != 0), interval_(progress_interval()), start_(Clock::now()) {}
   void update(std::size_t done) {
     if (!enabled_) return;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+    if (!terminal_) {
+      if (elapsed < last_ + interval_) return;
+      last_ = elapsed;
+      spdlog::info("extracting: {}/{} files, {:.1f} files/s, ETA {}", done, total_, rate,
+                   rate > 0 ? clock_text(static_cast<double>(total_ - done) / rate) : std::string("?"));
+      return;
+    }
     const int width = 30;
     const int filled = total_ ? static_cast<int>(width * done / total_) : width;
     std::string bar(static_cast<std::size_t>(filled), '#');
@@ -117,7 +136,8 @@ class ProgressLine {
 
  private:
   std::size_t total_;
-  bool enabled_;
+  bool enabled_, terminal_;
+  double interval_, last_ = 0;
   bool drawn_ = false;
   Clock::time_point start_;
 };

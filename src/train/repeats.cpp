@@ -64,6 +64,7 @@ RunSummary run_repeats(const config::Config& cfg, const RunOptions& opt) {
   const RunLock lock(top, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going, opt.only_fold > 0);
   if (!opt.fresh) extend_repeats(top, cfg);
   claim_run_directory(top, config::to_json(cfg), opt.fresh);
+  if (opt.on_run_directory) opt.on_run_directory(top);
 
   RunSummary summary;
   summary.run_dir = top;

@@ -433,6 +433,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   if (opt.only_fold < 0 || opt.only_fold > n_folds) fail_config("--fold", "must be between 1 and " + std::to_string(n_folds));
 
   detail::claim_run_directory(ex.run_dir, config::to_json(cfg), opt.fresh);
+  if (opt.on_run_directory) opt.on_run_directory(ex.run_dir);
   detail::write_run_plan(ex.run_dir, cfg, ex.folds, ex.labels);
   detail::write_item_content(ex.run_dir, ex.content);
 

@@ -512,3 +512,25 @@ TEST_F(TrustCli, AMissingCorpusLeavesNoRunFolder) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 6: off a terminal, extraction progress is a logged line every
+// SER_PROGRESS_SECONDS (default 10), and a run keeps its log in <run>/train.log.
+TEST_F(TrustCli, ProgressOffATerminalAndARunLog) {
+  const auto r = run_cli_streams("train --config " + config("logged") + " --jobs 2", "SER_PROGRESS_SECONDS=0");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[info] extracting: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("extracting"), std::string::npos) << "progress is not data: " << r.out;
+  const std::string log = read_text(p("runs/logged/train.log"));
+  EXPECT_NE(log.find("[info] extracting: "), std::string::npos) << log;
+  for (int k = 1; k <= 3; ++k) {
+    EXPECT_NE(log.find("fold " + std::to_string(k) + ": accuracy"), std::string::npos) << "fold processes log there too:\n"
+                                                                                       << log;
+  }
+  const auto quiet = run_cli_streams("train --config " + config("quiet") + " --no-progress --jobs 1", "SER_PROGRESS_SECONDS=0");
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("extracting: "), std::string::npos) << quiet.err;
+}
+
+}  // namespace

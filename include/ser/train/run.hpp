@@ -50,6 +50,9 @@ struct RunOptions {
   // Called once the features are read and the run directory is claimed, before the first fold:
   // until then stopping at once loses nothing that a re-run would not redo.
   std::function<void()> before_folds;
+  // Called with each run directory once it is claimed (the run's, then each repeat's), after
+  // every check that may refuse the run: the CLI keeps <run>/train.log there.
+  std::function<void(const std::string& run_dir)> on_run_directory;
 };
 
 struct RunSummary {
