@@ -76,6 +76,7 @@ int run_sweep(const SweepArgs& a) {
   how.wait = a.wait;
   if (one_task) {
     spdlog::info("sweep {}: task {} of {}: {}", plan.name, task, n, plan.tasks[static_cast<std::size_t>(task)].name);
+    for (const auto& note : plan.tasks[static_cast<std::size_t>(task)].notes) spdlog::info("  {}", note);
     train_config(plan.tasks[static_cast<std::size_t>(task)].config, how);
     return 0;
   }
@@ -84,6 +85,7 @@ int run_sweep(const SweepArgs& a) {
   std::vector<std::string> failed;
   for (const auto& t : plan.tasks) {
     spdlog::info("sweep {}: task {} of {}: {}", plan.name, t.index, n, t.name);
+    for (const auto& note : t.notes) spdlog::info("  {}", note);
     try {
       train_config(t.config, how);
     } catch (const Error& e) {

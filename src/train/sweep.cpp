@@ -60,19 +60,49 @@ std::string last_part(const std::string& key) { return key.substr(key.rfind('.')
 
 // Options of another architecture than the one a task sets (svm_* without svm...), unless the
 // task sets them itself: the base's logreg_c must not make an svm task invalid.
-void drop_foreign_model_options(nlohmann::json& doc, const nlohmann::json& point) {
-  if (!doc.contains("model") || !doc["model"].is_object()) return;
+// The base config's options of one classic architecture, dropped from a task whose grid picks
+// another: model.svm_* / model.logreg_* keys, and the same keys in train.search grids (a grid
+// that names model.architecture itself is kept whole). Returns the search keys dropped.
+std::vector<std::string> drop_foreign_model_options(nlohmann::json& doc, const nlohmann::json& point) {
+  std::vector<std::string> dropped;
+  if (!doc.contains("model") || !doc["model"].is_object()) return dropped;
   const std::string arch = doc["model"].value("architecture", "");
+  auto foreign = [&](const std::string& k) {
+    return (k.rfind("svm_", 0) == 0 && arch != "svm") || (k.rfind("logreg_", 0) == 0 && arch != "logreg");
+  };
   auto& model = doc["model"];
   for (auto it = model.begin(); it != model.end();) {
-    const std::string& k = it.key();
-    const bool foreign = (k.rfind("svm_", 0) == 0 && arch != "svm") || (k.rfind("logreg_", 0) == 0 && arch != "logreg");
-    if (foreign && !point.contains("model." + k)) {
+    if (foreign(it.key()) && !point.contains("model." + it.key())) {
       it = model.erase(it);
     } else {
       ++it;
     }
   }
+  if (!point.contains("model.architecture") || !doc.contains("train") || !doc["train"].is_object() ||
+      !doc["train"].contains("search")) {
+    return dropped;
+  }
+  auto prune = [&](nlohmann::json& grid) {
+    if (!grid.is_object() || grid.contains("model.architecture")) return;
+    for (auto it = grid.begin(); it != grid.end();) {
+      if (it.key().rfind("model.", 0) == 0 && foreign(it.key().substr(6))) {
+        dropped.push_back(it.key());
+        it = grid.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  nlohmann::json& search = doc["train"]["search"];
+  if (search.is_array()) {
+    for (auto& grid : search) prune(grid);
+    search.erase(std::remove_if(search.begin(), search.end(), [](const nlohmann::json& g) { return g.is_object() && g.empty(); }),
+                 search.end());
+    if (search.empty()) search = nlohmann::json::object();
+  } else {
+    prune(search);
+  }
+  return dropped;
 }
 
 void apply_corpus(nlohmann::json& doc, const std::string& corpus, const std::string& flag) {
@@ -185,7 +215,7 @@ SweepPlan plan_sweep(const nlohmann::json& base, const std::string& origin, cons
         const std::string shown = clashes.count(last_part(a.key)) ? a.key : last_part(a.key);
         parts.push_back(safe_name(shown + "=" + grid_value_text(v)));
       }
-      drop_foreign_model_options(doc, task.point);
+      const std::vector<std::string> dropped = drop_foreign_model_options(doc, task.point);
       for (const auto& p : parts) task.name += (task.name.empty() ? "" : "_") + p;
       if (task.name.size() > 200) task.name = task.name.substr(0, 180) + "_task" + std::to_string(task.index);
       if (!names.insert(task.name).second) {
@@ -198,6 +228,10 @@ SweepPlan plan_sweep(const nlohmann::json& base, const std::string& origin, cons
       const std::string where = origin + " (sweep task " + std::to_string(task.index) + ", " + task.name + ")";
       task.config = config::parse_config(doc, where);
       config::validate_training(task.config, where);
+      for (const auto& key : dropped) {
+        task.notes.push_back("train.search key " + key + " belongs to another architecture than " +
+                             doc["model"].value("architecture", "") + ": not searched in this task");
+      }
       plan.tasks.push_back(std::move(task));
     }
   }

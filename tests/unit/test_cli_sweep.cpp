@@ -204,3 +204,28 @@ TEST_F(SweepCli, FoldsStartedAloneShareTheRunDirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 6: a grid over the architecture leaves the other architecture's search keys out
+// of a task (said when it runs), so README's example over configs/emodb.json lists its tasks.
+TEST_F(SweepCli, AnArchitectureGridLeavesOtherArchitecturesSearchKeysOut) {
+  const auto list = ser::test::run_cli_streams("sweep --config " + p("base.json") + " --grid model.architecture=logreg,svm --list");
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_EQ(list.out, "0\tarchitecture=logreg\n1\tarchitecture=svm\n");
+  const auto svm = ser::test::run_cli_streams("sweep --config " + p("base.json") + " --grid model.architecture=logreg,svm --task 1");
+  ASSERT_EQ(svm.code, 0) << svm.err;
+  EXPECT_NE(svm.err.find("train.search key model.logreg_c belongs to another architecture than svm"), std::string::npos)
+      << svm.err;
+  const auto fold = nlohmann::json::parse(
+      read_text(p("runs/tones-sweep/architecture=svm/fold-1/metrics.json")));
+  EXPECT_EQ(fold["architecture"], "svm");
+
+  const std::string readme_config = std::string(SER_FIXTURES_DIR) + "/../../configs/emodb.json";
+  const auto readme = ser::test::run_cli_streams("sweep --config " + ser::test::shell_quote(readme_config) +
+                                                 " --grid features.normalize=global,speaker --grid model.architecture=logreg,svm --list");
+  EXPECT_EQ(readme.code, 0) << readme.err;
+  EXPECT_EQ(std::count(readme.out.begin(), readme.out.end(), '\n'), 4) << readme.out;
+}
+
+}  // namespace

@@ -31,6 +31,9 @@ struct SweepTask {
   std::string corpus;       // dataset (or manifest path) of this task
   nlohmann::json point;     // {"corpus": ..., key: value, ...} as given
   config::Config config;    // the resolved, validated config of the run
+  // What the task changed in the base beyond its point, e.g. search keys of another
+  // architecture left out; said when the task runs.
+  std::vector<std::string> notes;
 };
 
 struct SweepPlan {
