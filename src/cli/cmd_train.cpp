@@ -17,6 +17,7 @@
 #include "ser/eval/report.hpp"
 #include "ser/eval/uncertainty.hpp"
 #include "ser/train/run.hpp"
+#include "ser/train/trainer.hpp"
 
 namespace ser::cli {
 
@@ -124,6 +125,25 @@ void print_summary(const train::RunSummary& s, const config::Config& cfg) {
 
 train::RunSummary run_config(const config::Config& cfg, const TrainArgs& a);
 
+// Keys a classic model cannot use, given in the config or by --set: said, never silently kept
+// (they are not part of a classic run's identity either).
+void warn_about_torch_keys(const nlohmann::json& doc, const config::Config& cfg, bool fold_worker) {
+  if (fold_worker || !train::is_classic(cfg.train.model.architecture)) return;
+  if (doc.contains("train") && doc["train"].is_object() && doc["train"].contains("search") &&
+      doc["train"]["search"].dump().find("model.architecture") != std::string::npos) {
+    return;  // a search over architectures may pick a torch model
+  }
+  for (const auto& key : train::torch_only_keys()) {
+    const auto dot = key.find('.');
+    const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    if (doc.contains(section) && doc[section].is_object() && doc[section].contains(name)) {
+      spdlog::warn("{} has no effect on {} (a classic model has no epochs, optimiser or layers); it is not part of the "
+                   "run's identity",
+                   key, cfg.train.model.architecture);
+    }
+  }
+}
+
 int run_train(const TrainArgs& a) {
   // Until the folds start, a stop request ends the process at once (features are cached per file).
   // Installed first: a fold process starts with the stop signals blocked until here.
@@ -168,6 +188,7 @@ int run_train(const TrainArgs& a) {
   } catch (const Error& e) {
     blame_flag(e, flags, a.config_path);
   }
+  warn_about_torch_keys(doc, cfg, a.fold_worker);
   if (a.list_folds) {
     std::printf("%d\n", train::fold_count(cfg));
     return 0;

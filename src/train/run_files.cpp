@@ -69,16 +69,25 @@ const std::set<std::string> kRuntimeOnly = {"train.threads", "train.device", "fe
                                              "features.cache_dir", "features.from_store", "train.checkpoint_every",
                                              "label_map", "name", "runs_dir"};
 
-std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix) {
+bool classic_only(const nlohmann::json& config) {
+  const auto model = config.find("model");
+  if (model == config.end() || !model->is_object() || !is_classic(model->value("architecture", ""))) return false;
+  const auto train = config.find("train");
+  return train == config.end() || !train->is_object() || !train->contains("search") ||
+         (*train)["search"].dump().find("model.architecture") == std::string::npos;
+}
+
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix,
+                             const std::set<std::string>& ignored) {
   if (a.is_object() && b.is_object()) {
     std::set<std::string> keys;
     for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
     for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
     for (const auto& k : keys) {
       const std::string key = prefix.empty() ? k : prefix + "." + k;
-      if (kRuntimeOnly.count(key)) continue;
+      if (kRuntimeOnly.count(key) || ignored.count(key)) continue;
       if (!a.contains(k) || !b.contains(k)) return key;
-      const std::string d = first_difference(a[k], b[k], key);
+      const std::string d = first_difference(a[k], b[k], key, ignored);
       if (!d.empty()) return d;
     }
     return "";
@@ -89,7 +98,10 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b, c
 }  // namespace
 
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current) {
-  return first_difference(stored, current, "");
+  // A classic model has no epochs, optimiser or layers: those keys cannot change its results.
+  static const std::set<std::string> none;
+  const bool classic = classic_only(stored) && classic_only(current);
+  return first_difference(stored, current, "", classic ? torch_only_keys() : none);
 }
 
 // Each item's content record: hashed from its file, or, for a run from a feature store (a fold
@@ -148,3 +160,16 @@ void write_run_plan(const std::string& run_dir, const config::Config& cfg, const
 }
 
 }  // namespace ser::train::detail
+
+namespace ser::train {
+
+const std::set<std::string>& torch_only_keys() {
+  static const std::set<std::string> keys = {
+      "train.epochs",        "train.batch_size",   "train.monitor",     "train.patience",   "train.min_epochs",
+      "train.optimizer",     "train.schedule",     "train.refit",       "model.dropout_block1", "model.dropout_mid",
+      "model.dropout_head",  "model.bn_conv1",     "model.bn_block1",   "model.bn_conv5",   "model.bn_head",
+      "model.bn_momentum",   "model.mlp_hidden"};
+  return keys;
+}
+
+}  // namespace ser::train

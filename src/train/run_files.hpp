@@ -3,6 +3,7 @@
 // stored config with the current one. The aggregate reads the folds back through eval::read_run.
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,10 @@ std::string predictions_csv(const std::vector<data::Item>& items, const std::vec
 // First key (dotted) whose value differs between two resolved configs, ignoring settings that do
 // not change results (threads, jobs, cache, device) and where the run lives (name, runs_dir);
 // empty when they agree.
+// For classic models (both configs classic, no search over the architecture) the torch-only keys
+// (torch_only_keys) are ignored too: they cannot change a classic run's results.
 std::string config_difference(const nlohmann::json& stored, const nlohmann::json& current);
+
 
 // config.json is a run's identity: a re-run with the same config resumes, another is refused
 // (unless fresh, which removes what earlier runs left: folds, repeats, final model, aggregate).

@@ -534,3 +534,23 @@ TEST_F(TrustCli, ProgressOffATerminalAndARunLog) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 6: torch-only keys given for a classic model are said to do nothing, and do not
+// make the same classic run a different one.
+TEST_F(TrustCli, TorchOnlyKeysNeitherChangeNorSilentlyEnterAClassicRun) {
+  const std::string cfg = config("lr");
+  train(cfg);
+  const auto again = run_cli_streams("train --config " + cfg + " --set train.epochs=5 --set model.dropout_head=0.3 --no-progress");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("train.epochs has no effect on logreg"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("model.dropout_head has no effect on logreg"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("finished earlier, kept"), std::string::npos) << "the same run, resumed:\n" << again.err;
+  // A key a classic model does use still makes another run.
+  const auto other = run_cli("train --config " + cfg + " --set model.logreg_c=0.5 --no-progress");
+  EXPECT_EQ(other.code, 2) << other.out;
+  EXPECT_NE(other.out.find("model.logreg_c"), std::string::npos) << other.out;
+}
+
+}  // namespace

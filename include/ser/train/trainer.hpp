@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ struct ModelSettings {  // mirrors model::ModelConfig without pulling in torch
 
 // Architectures trained without LibTorch.
 bool is_classic(const std::string& architecture);
+// Config keys only LibTorch models use (epochs, batch size, optimiser, schedule, dropout,
+// BatchNorm, hidden units): they do nothing for a classic model, nor change its run's identity.
+const std::set<std::string>& torch_only_keys();
 // The weights file a model directory holds: model.pt (torch) or classifier.json (classic).
 std::string weights_file(const std::string& architecture);
 
