@@ -177,14 +177,21 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   std::vector<model::Predictor::RowZ> z;
   const auto probs = predictor.predict(rows, kept.size(), groups, &small, &z);
   for (const auto& g : small) spdlog::warn("speaker '{}' has fewer than 10 items: its normalisation statistics are noisy", g);
+  // The threshold each model learnt at training; 50 for models from before.
+  const bool calibrated = predictor.calibrated();
+  auto out_of_range = [&](const model::Predictor::RowZ& row) {
+    return calibrated ? row.score > 1 : row.max_abs_z > model::kOutOfRangeZ;
+  };
+  const std::string threshold_text =
+      calibrated ? std::string("the model's learnt threshold") : util::format_double("%g", model::kOutOfRangeZ);
   std::size_t far = 0, worst = 0;
   for (std::size_t r = 0; r < z.size(); ++r) {
-    far += z[r].max_abs_z > model::kOutOfRangeZ;
+    far += out_of_range(z[r]);
     if (z[r].max_abs_z > z[worst].max_abs_z) worst = r;
   }
   if (far) {
     in.warnings.push_back(std::to_string(far) + " of " + std::to_string(kept.size()) +
-                          " items lie far outside the training data (|z| > " + util::format_double("%g", model::kOutOfRangeZ) +
+                          " items lie far outside the training data (|z| over " + threshold_text +
                           "; largest " + util::format_double("%.1f", z[worst].max_abs_z) + " in block " +
                           model::block_of(set->blocks(), z[worst].feature) + ", " + table.items[kept[worst]].id + ")");
   }
@@ -204,7 +211,7 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
     row.probabilities = probs[r];
     row.pred = eval::argmax(probs[r]);
     row.metadata.push_back(util::format_double("%.2f", z[r].max_abs_z));
-    row.metadata.push_back(z[r].max_abs_z > model::kOutOfRangeZ
+    row.metadata.push_back(out_of_range(z[r])
                                ? "|z| " + util::format_double("%.1f", z[r].max_abs_z) + " in block " +
                                      model::block_of(set->blocks(), z[r].feature)
                                : "");

@@ -35,6 +35,7 @@ struct PredictArgs {
   std::vector<std::string> inputs;
   int jobs = 0;
   double ood_z = model::kOutOfRangeZ;
+  bool ood_z_given = false;
   bool allow_partial = false;
 };
 
@@ -45,6 +46,7 @@ constexpr double kShortSeconds = 0.1;
 // Why a row's answer means little; empty when it does not.
 struct RowFlag {
   double max_abs_z = 0;
+  double score = NAN, threshold = NAN;  // max_abs_z over the threshold it was held to
   std::string block, reason;        // reason: the out-of-distribution reasons joined by "; "
   std::vector<std::string> warnings;  // each reason, and what else the row's answer depends on
 };
@@ -98,6 +100,8 @@ std::string json_output(const std::vector<std::string>& files, const std::vector
                    {"confidence", probs[r][static_cast<std::size_t>(best)]},
                    {"probabilities", p},
                    {"max_abs_z", flags[r].max_abs_z},
+                   {"ood_threshold", flags[r].threshold},
+                   {"ood_score", flags[r].score},
                    {"z_block", flags[r].block},
                    {"ood", !flags[r].reason.empty()},
                    {"ood_reason", flags[r].reason},
@@ -159,6 +163,7 @@ void check_writable(const std::string& path) {
 // Per row: the largest |z| and its block, and why the answer means little (far outside the
 // training data, silent, nearly empty). Reads each file again: decoding costs little next to
 // feature extraction, and the feature code keeps no signal statistics.
+// ood_z > 0: the fixed threshold --ood-z gives; 0: each model's learnt one (RowZ::threshold).
 std::vector<RowFlag> flag_rows(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
                                const std::vector<model::Predictor::RowZ>& z, const features::FeatureSet& set,
                                double ood_z, int jobs) {
@@ -168,8 +173,13 @@ std::vector<RowFlag> flag_rows(const std::vector<std::string>& files, const std:
     RowFlag& f = flags[r];
     f.max_abs_z = z[r].max_abs_z;
     f.block = model::block_of(blocks, z[r].feature);
+    f.threshold = ood_z > 0 ? ood_z : z[r].threshold;
+    f.score = f.max_abs_z / f.threshold;
     std::vector<std::string> why;
-    if (f.max_abs_z > ood_z) why.push_back("|z| " + util::format_double("%.1f", f.max_abs_z) + " in block " + f.block);
+    if (f.score > 1) {
+      why.push_back("|z| " + util::format_double("%.1f", f.max_abs_z) + " in block " + f.block + " (over " +
+                    (ood_z > 0 ? "--ood-z " : "the model's learnt ") + util::format_double("%.1f", f.threshold) + ")");
+    }
     try {
       const audio::Signal s = audio::read_mono(files[ok[r]]);
       float peak = 0;
@@ -229,7 +239,9 @@ int run_predict(const PredictArgs& a) {
     spdlog::warn("speaker '{}' has fewer than 10 files: its normalisation statistics are noisy", g);
   }
   const auto& labels = predictor.labels();
-  std::vector<RowFlag> flags = flag_rows(files, features.ok, z, *set, a.ood_z, a.jobs);
+  // The model's learnt threshold unless --ood-z is given (or the model predates them: 50).
+  const double fixed_z = a.ood_z_given ? a.ood_z : predictor.calibrated() ? 0.0 : model::kOutOfRangeZ;
+  std::vector<RowFlag> flags = flag_rows(files, features.ok, z, *set, fixed_z, a.jobs);
   if (!small.empty()) {
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       if (std::find(small.begin(), small.end(), groups[r]) == small.end()) continue;
@@ -238,8 +250,7 @@ int run_predict(const PredictArgs& a) {
   }
   for (std::size_t r = 0; r < flags.size(); ++r) {
     if (flags[r].reason.empty()) continue;
-    spdlog::warn("{}: {} (flagged above |z| {:g}, below -60 dBFS or under 0.1 s): the label means little",
-                 files[features.ok[r]], flags[r].reason, a.ood_z);
+    spdlog::warn("{}: {}: the label means little", files[features.ok[r]], flags[r].reason);
   }
 
   std::string text;
@@ -249,7 +260,7 @@ int run_predict(const PredictArgs& a) {
     eval::PredictionTable t;
     t.labels = labels;
     // The same fields as the JSON rows: `ood` is true/false, `ood_reason` says why.
-    t.metadata_columns = {"max_abs_z", "z_block", "ood", "ood_reason", "warnings"};
+    t.metadata_columns = {"max_abs_z", "z_block", "ood_threshold", "ood_score", "ood", "ood_reason", "warnings"};
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       eval::PredictionRow row;
       row.id = files[features.ok[r]];
@@ -258,6 +269,7 @@ int run_predict(const PredictArgs& a) {
       std::string warnings;
       for (const auto& w : flags[r].warnings) warnings += (warnings.empty() ? "" : "; ") + w;
       row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block,
+                      util::format_double("%.2f", flags[r].threshold), util::format_double("%.3f", flags[r].score),
                       flags[r].reason.empty() ? "false" : "true", flags[r].reason, warnings};
       t.rows.push_back(std::move(row));
     }
@@ -287,12 +299,16 @@ void register_predict(CLI::App& app) {
   sub->add_option("-j,--jobs", a->jobs, "Feature extraction threads (0 = all cores)");
   sub->add_option("--device", a->device, "cpu | cuda | auto");
   sub->add_option("-o,--out", a->out, "Write the output to this file instead of stdout (checked before any work)");
-  sub->add_option("--ood-z", a->ood_z,
-                  "Flag rows whose largest |standardised feature| exceeds this (default 50; training clips stay below)");
+  auto* ood_z = sub->add_option("--ood-z", a->ood_z,
+                                "Flag rows whose largest |standardised feature| exceeds this fixed value instead of the "
+                                "threshold each model learnt at training (models without one: 50)");
   sub->add_flag("--allow-partial", a->allow_partial, "Ensemble a run that lacks some fold models (k of n is reported)");
   sub->add_option("--speaker", a->speaker,
                   "Speaker of the files given (for speaker-normalised models; a manifest's speaker column wins)");
-  add_runner("predict", [a]() { return run_predict(*a); });
+  add_runner("predict", [a, ood_z]() {
+    a->ood_z_given = ood_z->count() > 0;
+    return run_predict(*a);
+  });
 }
 
 }  // namespace ser::cli

@@ -377,6 +377,22 @@ EvaluationInput read_run(const std::string& run_dir) {
     if (!present[k]) missing.push_back("fold-" + std::to_string(k) + " is missing");
   }
   report_duplicates(run_dir, fold_tests, in);
+  // The out-of-distribution thresholds the fold models learnt, and what they flag of held-out
+  // speech (each fold's test part): near 1 - quantile when the threshold generalises.
+  double alarms = 0, thresholds = 0;
+  std::size_t calibrated = 0;
+  for (const auto& fm : in.fold_metrics) {
+    if (!fm.contains("ood") || !fm["ood"].is_object() || !fm["ood"].contains("test_false_alarm_rate")) continue;
+    alarms += fm["ood"]["test_false_alarm_rate"].get<double>();
+    thresholds += fm["ood"]["threshold"].get<double>();
+    ++calibrated;
+  }
+  if (calibrated > 0 && calibrated == in.fold_metrics.size()) {
+    in.header["ood"] = {{"statistic", "max_abs_z"},
+                        {"quantile", in.fold_metrics[0]["ood"].value("quantile", 0.0)},
+                        {"mean_threshold", thresholds / static_cast<double>(calibrated)},
+                        {"test_false_alarm_rate", alarms / static_cast<double>(calibrated)}};
+  }
   in.folds_used = finished;
   in.folds_total = static_cast<int>(present.size()) - 1;
   // Only a recorded total is passed on: a count of folders must never become the record.

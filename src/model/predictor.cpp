@@ -25,11 +25,13 @@ struct Member {
   std::string weights_path;
   std::unique_ptr<ScoringModel> net;
   features::StandardScaler scaler;
+  double ood_threshold = 0;  // the max |z| learnt for it at training (model.json "ood"); 0: none
 };
 
 struct Card {
   std::string feature_set, fingerprint, architecture, weights, normalize;
   std::size_t dim = 0;
+  double ood_threshold = 0;
   std::vector<std::string> labels;
   features::StandardScaler scaler;
 };
@@ -50,6 +52,14 @@ Card read_card(const std::string& path) {
     fail_input(path, "not a model card (needs feature_set, feature_fingerprint, dim, labels, scaler)");
   }
   if (!j.contains("scaler")) fail_input(path, "model card lacks its scaler");
+  if (j.contains("ood")) {
+    const auto& ood = j["ood"];
+    if (!ood.is_object() || !ood.contains("threshold") || !ood["threshold"].is_number() ||
+        !(ood["threshold"].get<double>() > 0) || !std::isfinite(ood["threshold"].get<double>())) {
+      fail_input(path, "'ood' needs a finite threshold > 0");
+    }
+    c.ood_threshold = ood["threshold"].get<double>();
+  }
   c.scaler = features::StandardScaler::from_json(j.at("scaler"), path);
   if (c.labels.size() < 2) fail_input(path, "a model needs at least 2 labels");
   if (c.scaler.dim() != c.dim) fail_input(path, "scaler and model card disagree on the feature dimension");
@@ -215,6 +225,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
       fail_input(m.weights_path, "gives non-finite probabilities (NaN or inf in its weights); the model file is damaged");
     }
     m.scaler = std::move(card.scaler);
+    m.ood_threshold = card.ood_threshold;
     impl->sources.push_back(m.weights_path);
     impl->members.push_back(std::move(m));
   }
@@ -230,6 +241,9 @@ const std::vector<std::string>& Predictor::sources() const { return impl_->sourc
 std::size_t Predictor::folds_expected() const { return impl_->folds_expected; }
 const std::string& Predictor::architecture() const { return impl_->architecture; }
 const std::string& Predictor::normalize() const { return impl_->normalize; }
+bool Predictor::calibrated() const {
+  return std::all_of(impl_->members.begin(), impl_->members.end(), [](const Member& m) { return m.ood_threshold > 0; });
+}
 
 std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& rows, std::size_t n,
                                                     const std::vector<std::string>& groups,
@@ -248,6 +262,7 @@ std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& ro
     }
     features::normalize_groups(input, dim, groups, small_groups);
   }
+  const bool calibrated = this->calibrated();
   for (std::size_t mi = 0; mi < impl_->members.size(); ++mi) {
     const Member& m = impl_->members[mi];
     std::vector<float> scaled = input;
@@ -264,8 +279,16 @@ std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& ro
         if (a > worst.max_abs_z) worst = RowZ{a, j};
       }
       // The ensemble's view: far out only when every member finds it so (a fold's own test
-      // item can look unusual to that one fold of a small corpus).
-      if (z && (mi == 0 || worst.max_abs_z < (*z)[i].max_abs_z)) (*z)[i] = worst;
+      // item can look unusual to that one fold of a small corpus). Members with a learnt
+      // threshold are compared by max |z| over it.
+      if (calibrated) {
+        worst.threshold = m.ood_threshold;
+        worst.score = worst.max_abs_z / m.ood_threshold;
+      }
+      if (z) {
+        const bool less_unusual = calibrated ? worst.score < (*z)[i].score : worst.max_abs_z < (*z)[i].max_abs_z;
+        if (mi == 0 || less_unusual) (*z)[i] = worst;
+      }
     }
     const std::vector<double> p = m.net->probabilities(scaled.data(), n);
     if (!all_finite(p)) fail_input(m.weights_path, "gave a non-finite probability; the model file is damaged");

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "experiment.hpp"
+#include "ood_calibration.hpp"
 #include "repeats.hpp"
 #include "run_files.hpp"
 #include "run_lock.hpp"
@@ -155,7 +156,8 @@ std::string training_items_csv(const Experiment& ex, const std::vector<std::size
 // scaler.json, history.csv, training_items.csv and, last, model.json (feature set, labels,
 // scaler) beside model.pt.
 void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r, const TrainConfig& tc,
-                       const features::FoldNormalization* norm, const std::vector<std::size_t>& test) {
+                       const features::FoldNormalization* norm, const std::vector<std::size_t>& test,
+                       const nlohmann::json& ood) {
   util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
   util::write_text_atomic(dir + "/" + eval::kTrainingItemsFile, training_items_csv(ex, test));
   if (!is_classic(tc.model.architecture)) util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
@@ -163,6 +165,7 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
   card["architecture"] = tc.model.architecture;
   card["weights"] = weights_file(tc.model.architecture);
   card["normalize"] = ex.speaker_norm ? "speaker" : "global";
+  if (!ood.is_null()) card["ood"] = ood;  // the out-of-distribution threshold learnt for this model
   if (ex.speaker_norm && norm) {
     // The training speakers' statistics, for reference: new audio is normalised by its own groups.
     nlohmann::json stats = nlohmann::json::object();
@@ -194,7 +197,8 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
   const FoldOptions fo =
       model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt, tc.model.architecture);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm, fold.test);
+  write_model_files(ex, dir, r, tc, &rows.norm, fold.test,
+                    ood_calibration(ex, rows, no_test.train, ex.cfg.train.seed + static_cast<std::uint64_t>(fold.index)));
   const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
                             {"monitor", ex.cfg.train.monitor}, {"epochs_run", r.history.size()}};
   util::write_text_atomic(marker, j.dump(2) + "\n");
@@ -268,7 +272,13 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
     fm["search"] = {{"chosen", search.chosen}, {"inner_uar", search.inner_uar}, {"inner_folds", search.inner_folds},
                     {"grouped_by_speaker", ex.by_speaker}, {"grid", search.grid}};
   }
-  write_model_files(ex, dir, r, tc, &rows.norm, fold.test);
+  nlohmann::json ood = ood_calibration(ex, rows, trained.train, ex.cfg.train.seed + static_cast<std::uint64_t>(fold.index));
+  write_model_files(ex, dir, r, tc, &rows.norm, fold.test, ood);
+  if (!ood.is_null()) {
+    // What the threshold does on held-out speech: the share of this fold's test items flagged.
+    ood["test_false_alarm_rate"] = ood_false_alarm_rate(ex, rows, fold.test, r.scaler, ood["threshold"].get<double>());
+    fm["ood"] = ood;
+  }
   util::write_text_atomic(dir + "/predictions.csv", detail::predictions_csv(ex.table.items, fold.test, truth, r,
                                                                             ex.labels, ex.table.metadata_columns));
   util::write_text_atomic(dir + "/metrics.json", fm.dump(2) + "\n");  // last: marks the fold finished
@@ -316,7 +326,8 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
                          items_only.train.end());
   const FoldRows rows = fold_rows(ex, items_only);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm, {});  // model.json last: marks the final model finished
+  write_model_files(ex, dir, r, tc, &rows.norm, {},
+                    ood_calibration(ex, rows, all.train, ex.cfg.train.seed + ex.folds.size()));  // model.json last: marks the final model finished
   return dir;
 }
 

@@ -554,3 +554,57 @@ TEST_F(TrustCli, TorchOnlyKeysNeitherChangeNorSilentlyEnterAClassicRun) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 18, point 3: each model learns its out-of-distribution threshold (the 99th percentile of
+// max |z| of held-out training speech), reports it and a score per row, and flags by it.
+TEST_F(TrustCli, EachModelLearnsItsOutOfDistributionThreshold) {
+  train(config("lr", 1.0, true));
+  const auto card = json_of(p("runs/lr/fold-1/model.json"));
+  ASSERT_TRUE(card.contains("ood")) << card.dump(2);
+  EXPECT_EQ(card["ood"]["statistic"], "max_abs_z");
+  EXPECT_EQ(card["ood"]["quantile"], 0.99);
+  const double threshold = card["ood"]["threshold"].get<double>();
+  EXPECT_GT(threshold, 0.5);
+  EXPECT_LT(threshold, 50.0) << "learnt, not the old fixed value";
+  EXPECT_NE(card["ood"]["method"].get<std::string>().find("grouped by speaker"), std::string::npos);
+  const auto fold = json_of(p("runs/lr/fold-1/metrics.json"));
+  ASSERT_TRUE(fold["ood"].contains("test_false_alarm_rate")) << fold.dump(2);
+  const auto run = json_of(p("runs/lr/metrics.json"));
+  ASSERT_TRUE(run.contains("ood")) << run.dump(2);
+  EXPECT_LE(run["ood"]["test_false_alarm_rate"].get<double>(), 0.25) << "held-out tones are mostly inside";
+
+  fs::create_directories(p("odd"));
+  write_noise("odd/noise.wav");
+  fs::copy_file(p("clips/low1.wav"), p("odd/low1.wav"));  // speaker spk1: fold 1 trained on it
+  const auto learnt = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json " + p("odd"));
+  ASSERT_EQ(learnt.code, 0) << learnt.err;
+  const auto rows = nlohmann::json::parse(learnt.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[0]["ood_threshold"].get<double>(), threshold);
+  EXPECT_NEAR(rows[0]["ood_score"].get<double>(), rows[0]["max_abs_z"].get<double>() / threshold, 1e-12);
+  EXPECT_FALSE(rows[0]["ood"].get<bool>()) << "a training clip: " << rows.dump(2);
+  EXPECT_TRUE(rows[1]["ood"].get<bool>()) << "noise: " << rows.dump(2);
+  EXPECT_NE(rows[1]["ood_reason"].get<std::string>().find("the model's learnt"), std::string::npos) << rows.dump(2);
+
+  // --ood-z sets a fixed threshold instead; a model from before learnt thresholds gets 50.
+  const auto fixed = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json --ood-z 1e9 " + p("odd"));
+  ASSERT_EQ(fixed.code, 0) << fixed.err;
+  EXPECT_FALSE(nlohmann::json::parse(fixed.out)[1]["ood"].get<bool>());
+  EXPECT_EQ(nlohmann::json::parse(fixed.out)[1]["ood_threshold"], 1e9);
+  auto legacy = card;
+  legacy.erase("ood");
+  write_text_atomic(p("runs/lr/fold-1/model.json"), legacy.dump());
+  const auto old = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json " + p("odd"));
+  ASSERT_EQ(old.code, 0) << old.err;
+  EXPECT_EQ(nlohmann::json::parse(old.out)[0]["ood_threshold"], 50.0);
+  auto damaged = card;
+  damaged["ood"]["threshold"] = -1;
+  write_text_atomic(p("runs/lr/fold-1/model.json"), damaged.dump());
+  const auto bad = run_cli("predict --model " + p("runs/lr/fold-1") + " " + p("odd"));
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("model.json: 'ood' needs a finite threshold > 0"), std::string::npos) << bad.out;
+}
+
+}  // namespace

@@ -4,6 +4,7 @@
 // weights: model.pt for torch models, classifier.json for classic ones) or a whole run
 // directory, whose fold models form an ensemble that averages their probabilities. LibTorch is
 // loaded only when a member is a torch model, so classic models predict without it.
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ class Predictor {
   // statistics first (features::normalize_groups) and needs a group per row.
   const std::string& normalize() const;
   bool speaker_normalized() const { return normalize() == "speaker"; }
+  // Every member has an out-of-distribution threshold learnt at training (model.json "ood": the
+  // 99th percentile of max |z| on held-out training speech); models from before have none.
+  bool calibrated() const;
 
   // rows: n x dim raw (unscaled) features, row-major. groups: one speaker name per row (required
   // for speaker-normalised models, ignored otherwise). Each member standardises with its own
@@ -46,6 +50,10 @@ class Predictor {
   struct RowZ {
     double max_abs_z = 0;
     std::size_t feature = 0;
+    // With calibrated(): the member's learnt threshold and max_abs_z / threshold (> 1: out of
+    // distribution); NaN otherwise.
+    double threshold = std::numeric_limits<double>::quiet_NaN();
+    double score = std::numeric_limits<double>::quiet_NaN();
   };
   std::vector<std::vector<double>> predict(const std::vector<float>& rows, std::size_t n,
                                            const std::vector<std::string>& groups = {},
