@@ -70,8 +70,8 @@ class Predictor {
   std::unique_ptr<Impl> impl_;
 };
 
-// Inputs whose largest |standardised value| exceeds this lie far outside the training data and
-// are flagged by predict and evaluate. Training clips stay well below it (RAVDESS, issa193: 99th
+// The out-of-distribution threshold of models trained before thresholds were learnt per model
+// (model.json "ood"): RAVDESS training clips with issa193 features stay below it (99th
 // percentile 28, 99.9th 44); synthetic speech reaches 1300.
 inline constexpr double kOutOfRangeZ = 50.0;
 // The name of the block holding feature `index` ("?" past the end).
