@@ -207,7 +207,7 @@ TEST_F(SweepCli, FoldsStartedAloneShareTheRunDirectory) {
 
 namespace {
 
-// Issue 18, point 6: a grid over the architecture leaves the other architecture's search keys out
+// A grid over the architecture leaves the other architecture's search keys out
 // of a task (said when it runs), so README's example over configs/emodb.json lists its tasks.
 TEST_F(SweepCli, AnArchitectureGridLeavesOtherArchitecturesSearchKeysOut) {
   const auto list = ser::test::run_cli_streams("sweep --config " + p("base.json") + " --grid model.architecture=logreg,svm --list");
