@@ -302,10 +302,7 @@ int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, cons
                           " repeats are finished; run `ser train` again to finish them, or evaluate one repeat (" + a.run +
                           "/repeat-R)");
   }
-  if (!repeats.finished.empty()) {
-    check_baseline_matches(gates, repeats.header, eval::read_run(repeats.finished.front().dir).predictions.labels,
-                           a.allow_mismatch);
-  }
+  check_baseline_matches(gates, repeats.header, repeats.labels, a.allow_mismatch);
   const eval::RepeatsEvaluation result =
       eval::write_repeats_evaluation(a.run, repeats.finished, repeats.header, repeats.seed, gates, out);
   const nlohmann::json& m = result.metrics;
@@ -326,8 +323,7 @@ int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, cons
 // The run's folds as its plan counts them; a partial run is refused unless --allow-partial.
 eval::EvaluationInput read_complete_run(const EvaluateArgs& a) {
   eval::EvaluationInput in = eval::read_run(a.run);
-  const bool partial = in.folds_used < in.folds_total || !in.folds_total_known;
-  if (partial && !a.allow_partial) {
+  if (in.partial() && !a.allow_partial) {
     const std::string why = in.folds_total_known ? in.missing_folds : "the run does not record its fold total (no plan.json)";
     fail_input(a.run, "only " + std::to_string(in.folds_used) + " of " + (in.folds_total_known ? "" : "at least ") +
                           std::to_string(in.folds_total) + " folds are finished (" + why +

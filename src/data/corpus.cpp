@@ -19,10 +19,8 @@ std::string to_lower(std::string s) {
 }
 
 std::vector<ScannedFile> scan_audio_files(const std::string& root) {
+  check_corpus_location("ravdess", root);  // any folder corpus
   std::error_code ec;
-  // A wrong --root or config path is a usage mistake (exit 2), not a failing input.
-  if (!fs::exists(root, ec)) throw Error(ErrorKind::Usage, root, "corpus folder not found");
-  if (!fs::is_directory(root, ec)) throw Error(ErrorKind::Usage, root, "corpus root is not a folder");
 
   // A trailing '/' would make lexically_relative produce "../" paths.
   std::string trimmed = root;
@@ -114,6 +112,20 @@ bool is_audio_extension(const std::string& path) {
 
 CorpusIndex index_audio_folder(const std::string& root) {
   return detail::index_folder(root, "files", {}, [](const std::string&) { return ParsedName{}; });
+}
+
+void check_corpus_location(const std::string& dataset, const std::string& root_or_manifest) {
+  const std::string d = detail::to_lower(dataset);
+  const std::string& p = root_or_manifest;
+  std::error_code ec;
+  // A wrong --root, --manifest or config path is a usage mistake (exit 2), not a failing input.
+  if (d == "manifest" || d == "csv") {
+    if (!fs::exists(p, ec)) throw Error(ErrorKind::Usage, p, "manifest not found");
+    if (fs::is_directory(p, ec)) throw Error(ErrorKind::Usage, p, "manifest is a folder, expected a CSV file");
+    return;
+  }
+  if (!fs::exists(p, ec)) throw Error(ErrorKind::Usage, p, "corpus folder not found");
+  if (!fs::is_directory(p, ec)) throw Error(ErrorKind::Usage, p, "corpus root is not a folder");
 }
 
 CorpusIndex index_corpus(const std::string& dataset, const std::string& root_or_manifest) {

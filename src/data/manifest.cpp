@@ -52,11 +52,7 @@ std::string duplicate_reason(const std::string& id, std::size_t first_line, std:
 }  // namespace
 
 CorpusIndex index_manifest(const std::string& manifest_csv, const ManifestOptions& options) {
-  std::error_code ec;
-  if (!fs::exists(manifest_csv, ec)) throw Error(ErrorKind::Usage, manifest_csv, "manifest not found");
-  if (fs::is_directory(manifest_csv, ec)) {
-    throw Error(ErrorKind::Usage, manifest_csv, "manifest is a folder, expected a CSV file");
-  }
+  check_corpus_location("manifest", manifest_csv);
   const auto rows = util::parse_csv(util::read_text(manifest_csv), manifest_csv);
   if (rows.empty()) fail_input(manifest_csv, "manifest is empty (expected a header with at least path,label)");
 

@@ -164,7 +164,7 @@ EvaluationOutput write_evaluation(const EvaluationInput& in, const GateOptions& 
   // The same top-level keys for every kind: metrics pooled over every prediction.
   const nlohmann::json single = to_json(pooled);  // named: items() of a temporary would dangle
   for (auto it = single.begin(); it != single.end(); ++it) m[it.key()] = it.value();
-  const bool partial = in.folds_total > 0 && (in.folds_used < in.folds_total || !in.folds_total_known);
+  const bool partial = in.partial();
   if (!in.per_fold.empty()) {
     m["folds"] = in.fold_metrics.is_null() ? nlohmann::json::array() : in.fold_metrics;
     m["summary"] = summarize_folds(in.per_fold);

@@ -216,7 +216,9 @@ RepeatsOnDisk read_repeats(const std::string& run_dir) {
       run.seed = cfg["train"]["seed"].get<std::uint64_t>();
     }
     if (out.finished.empty()) {
-      const nlohmann::json h = read_run(dir).header;
+      const EvaluationInput first = read_run(dir);
+      const nlohmann::json& h = first.header;
+      out.labels = first.predictions.labels;
       out.header = nlohmann::json::object();
       for (const char* key : {"dataset", "protocol", "feature_set", "normalize", "architecture", "folds_total"}) {
         if (h.contains(key)) out.header[key] = h[key];

@@ -132,11 +132,7 @@ void write_item_content(const std::string& run_dir, const std::vector<eval::Cont
 }
 
 void require_corpus(const config::Config& cfg) {
-  if (cfg.features.from_store) return;
-  const std::string corpus = cfg.dataset == "manifest" ? cfg.manifest : cfg.root;
-  if (!fs::exists(corpus)) {
-    throw Error(ErrorKind::Usage, corpus, cfg.dataset == "manifest" ? "manifest not found" : "corpus folder not found");
-  }
+  if (!cfg.features.from_store) data::check_corpus_location(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
 }
 
 void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,

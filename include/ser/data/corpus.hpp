@@ -54,6 +54,10 @@ CorpusIndex index_manifest(const std::string& manifest_csv, const ManifestOption
 
 // dataset: "ravdess" | "emodb" | "manifest". Throws a config error for anything else.
 CorpusIndex index_corpus(const std::string& dataset, const std::string& root_or_manifest);
+// What index_corpus checks first, without reading the corpus: a manifest that is a file, or a
+// root that is a folder. Throws a usage error naming the path ("corpus folder not found",
+// "manifest not found", ...); a wrong path is a mistake in the command.
+void check_corpus_location(const std::string& dataset, const std::string& root_or_manifest);
 
 // True for the extensions libsndfile decodes (wav, flac, aiff, ogg, mp3, ...), any case.
 bool is_audio_extension(const std::string& path);

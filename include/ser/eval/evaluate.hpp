@@ -35,6 +35,8 @@ struct EvaluationInput {
   // false: the run records no fold total (plan.json), so folds_total counts its fold folders.
   bool folds_total_known = true;
   std::string missing_folds;  // e.g. "fold-2 has no metrics.json, fold-3 is missing"; empty: none
+  // A run with unfinished or missing folds, or whose fold total is not recorded.
+  bool partial() const { return folds_total > 0 && (folds_used < folds_total || !folds_total_known); }
   std::vector<SkippedFile> skipped_files;  // corpus files a model evaluation could not use
 };
 

@@ -46,6 +46,7 @@ struct RepeatsOnDisk {
   std::vector<RepeatRun> finished;
   int total = 0;
   nlohmann::json header;
+  std::vector<std::string> labels;  // of the first finished repeat
   std::uint64_t seed = 0;  // the run's train.seed (bootstrap seed)
 };
 RepeatsOnDisk read_repeats(const std::string& run_dir);
