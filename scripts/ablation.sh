@@ -3,7 +3,8 @@
 # speaker 6-fold and Emo-DB leave-one-speaker-out, plus the best recipes under random 5-fold.
 # Classic models pick C by inner speaker-grouped CV (train.search) on each fold's training part;
 # torch models use the fixed settings of configs/*-model-a.json. Each run's command line is
-# printed before it runs; metrics land in runs/ablation/<name>/metrics.json.
+# printed before it runs; metrics land in runs/ablation/<name>/metrics.json. The ablation ran
+# before features.fmax existed: it analyses the whole band (fmax 0), whatever the configs say.
 #   scripts/ablation.sh [classic|random|mlp|model_a|all] > ablation.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ what=${1:-all}
 run() {  # name base-config overrides...
   local name=$1 base=$2
   shift 2
-  local cmd=("$SER" train --config "$base" --no-progress --set runs_dir=runs/ablation --set "name=$name" "$@")
+  local cmd=("$SER" train --config "$base" --no-progress --set runs_dir=runs/ablation --set "name=$name" --set features.fmax=0 "$@")
   echo "== $name: ${cmd[*]}"
   local t0=$SECONDS
   "${cmd[@]}" 2>&1 | grep -E "^run |^  |error" || true

@@ -242,6 +242,8 @@ Signal decode(SNDFILE* f, const SF_INFO& info, std::int64_t bytes, const std::st
     }
   }
   sig.warnings = warnings_from_log(log, info, bytes);
+  sig.native_rate = info.samplerate;
+  sig.bandwidth_hz = effective_bandwidth_hz(sig.samples.data(), sig.samples.size(), info.samplerate);
   return sig;
 }
 

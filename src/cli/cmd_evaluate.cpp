@@ -19,6 +19,7 @@
 #include "ser/eval/repeats.hpp"
 #include "ser/eval/uncertainty.hpp"
 #include "ser/eval/overlap.hpp"
+#include "ser/features/bandwidth.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/predictor.hpp"
@@ -85,7 +86,7 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   }
 
   const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
-  const auto set = features::make_feature_set(predictor.feature_set());
+  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");
@@ -196,6 +197,38 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
                           model::block_of(set->blocks(), z[worst].feature) + ", " + table.items[kept[worst]].id + ")");
   }
 
+  // Items whose audio covers less of the spectrum than the model's training audio did.
+  const auto band = predictor.trained_band();
+  std::vector<std::string> narrow(kept.size());
+  std::size_t narrow_count = 0;
+  std::vector<double> narrow_bw;
+  if (band && table.audio.size() == table.items.size()) {
+    for (std::size_t r = 0; r < kept.size(); ++r) {
+      narrow[r] = features::bandwidth_warning(table.audio[kept[r]], *band);
+      if (narrow[r].empty()) continue;
+      ++narrow_count;
+      narrow_bw.push_back(table.audio[kept[r]].bandwidth_hz);
+    }
+  }
+  if (narrow_count) {
+    // Per item in predictions.csv (`warnings`); here the count, their median band and a few names.
+    std::string names;
+    for (std::size_t r = 0, shown = 0; r < kept.size() && shown < 3; ++r) {
+      if (narrow[r].empty()) continue;
+      names += (shown++ ? ", " : "") + table.items[kept[r]].id;
+    }
+    spdlog::warn("{} item(s) below the band the model was trained on, e.g. {} (each row of predictions.csv says so)",
+                 narrow_count, names);
+    std::sort(narrow_bw.begin(), narrow_bw.end());
+    in.warnings.push_back(std::to_string(narrow_count) + " of " + std::to_string(kept.size()) +
+                          " items have less bandwidth (median " +
+                          std::to_string(std::lround(narrow_bw[narrow_bw.size() / 2])) + " Hz) than the " +
+                          std::to_string(std::lround(band->bandwidth_hz)) +
+                          " Hz the model was trained on: the features read the missing band as signal, so these "
+                          "numbers understate what a model trained on their band would do (train with features.fmax "
+                          "at or below it)");
+  }
+
   std::vector<data::Item> scored;
   for (std::size_t i : kept) scored.push_back(table.items[i]);
   std::vector<std::string> member_dirs;
@@ -211,10 +244,11 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
     row.probabilities = probs[r];
     row.pred = eval::argmax(probs[r]);
     row.metadata.push_back(util::format_double("%.2f", z[r].max_abs_z));
-    row.metadata.push_back(out_of_range(z[r])
-                               ? "|z| " + util::format_double("%.1f", z[r].max_abs_z) + " in block " +
-                                     model::block_of(set->blocks(), z[r].feature)
-                               : "");
+    std::string why = out_of_range(z[r]) ? "|z| " + util::format_double("%.1f", z[r].max_abs_z) + " in block " +
+                                               model::block_of(set->blocks(), z[r].feature)
+                                         : "";
+    if (!narrow[r].empty()) why += (why.empty() ? "" : "; ") + narrow[r];
+    row.metadata.push_back(why);
   }
   in.header = {{"model", a.model},
                {"members", predictor.members()},
@@ -234,6 +268,8 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   in.header["training_overlap"] = {{"known", overlap.known}, {"items", overlap.items}, {"by_id", overlap.by_id},
                                    {"by_content", overlap.by_content}, {"either", overlap.either}, {"note", overlap.note}};
   in.header["out_of_range_items"] = far;
+  in.header["below_trained_bandwidth_items"] = narrow_count;
+  if (band) in.header["trained_band"] = {{"analysis_band_hz", band->analysis_hz}, {"bandwidth_hz", band->bandwidth_hz}};
   if (!label_map.empty()) in.header["label_map"] = label_map;
   nlohmann::json skipped_json = nlohmann::json::object();
   for (const auto& [l, n] : skipped) skipped_json[l] = n;
@@ -292,10 +328,18 @@ void check_baseline_matches(const eval::GateOptions& gates, const nlohmann::json
               "cannot be a baseline here: " + why + " (pass --allow-mismatch to compare anyway)");
 }
 
+// Where `--run` writes: --out when given; with a gate, <run>/gates/, so that a CI check never
+// rewrites what training wrote (the run's own metrics.json and report.md stay as they were);
+// otherwise the run itself (a re-aggregation).
+std::string run_output_dir(const EvaluateArgs& a, const eval::GateOptions& gates) {
+  if (!a.out.empty()) return a.out;
+  return gates.any() ? a.run + "/gates" : a.run;
+}
+
 // A run of train.repeats: the aggregate over its repeats, rebuilt from their folds' files, and
 // the gates on it (summary = mean over repeats of the fold means). Every repeat must have finished.
 int evaluate_repeats(const EvaluateArgs& a, const eval::GateOptions& gates, const eval::RepeatsOnDisk& repeats) {
-  const std::string out = a.out.empty() ? a.run : a.out;
+  const std::string out = run_output_dir(a, gates);
   const int finished = static_cast<int>(repeats.finished.size());
   if (finished < repeats.total) {
     fail_input(a.run, std::to_string(finished) + " of " + std::to_string(repeats.total) +
@@ -370,7 +414,7 @@ int run_evaluate(const EvaluateArgs& a) {
     if (repeats.total > 0) return evaluate_repeats(a, gates, repeats);
   }
   if (!a.run.empty()) {
-    if (out.empty()) out = a.run;
+    out = run_output_dir(a, gates);
     in = read_complete_run(a);
   } else {
     if (out.empty()) {

@@ -20,6 +20,7 @@ namespace {
 struct ExtractArgs {
   std::string config_path, dataset, root, manifest, out, feature_set, max_seconds;
   int jobs = -1;
+  double fmax = -1;
   bool no_cache = false, allow_failures = false, no_progress = false;
   std::vector<std::string> overrides;
 };
@@ -31,6 +32,7 @@ int run_extract(const ExtractArgs& a) {
   if (!a.out.empty()) doc["features"]["out"] = a.out;
   if (!a.feature_set.empty()) doc["features"]["set"] = a.feature_set;
   if (a.jobs >= 0) doc["features"]["jobs"] = a.jobs;
+  if (a.fmax >= 0) doc["features"]["fmax"] = a.fmax;
   if (a.no_cache) doc["features"]["cache"] = false;
   for (const auto& o : a.overrides) config::apply_override(doc, o);
   const config::Config cfg = config::parse_config(doc, origin);
@@ -43,7 +45,7 @@ int run_extract(const ExtractArgs& a) {
   if (!a.max_seconds.empty()) audio::set_limits({audio::parse_max_seconds(a.max_seconds, "--max-seconds")});
   audio::limits();  // a bad SER_MAX_SECONDS is a config error now, not one per file
 
-  const auto set = features::make_feature_set(cfg.features.set);
+  const auto set = features::make_feature_set(cfg.features.set, cfg.features.fmax);
   const data::CorpusIndex index =
       data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
   spdlog::info("{}: {} files indexed, {} unparsable; feature set {} ({} dims)", cfg.dataset, index.items.size(),
@@ -81,6 +83,8 @@ void register_extract(CLI::App& app) {
   sub->add_option("-o,--out", a->out, "Output folder for features.npy, index.csv, meta.json");
   sub->add_option("-j,--jobs", a->jobs, "Worker threads (0 = all cores)");
   sub->add_option("--features", a->feature_set, "Feature set (default issa193)");
+  sub->add_option("--fmax", a->fmax, "Upper analysis frequency in Hz (features.fmax; 0 = the whole band, 8000 = "
+                                     "what a 16 kHz recording holds)");
   sub->add_option("--max-seconds", a->max_seconds,
                   "Longest audio accepted, in seconds (default 1800, or SER_MAX_SECONDS); longer files fail");
   sub->add_option("--set", a->overrides, "Override a config key: key=value (repeatable)");

@@ -37,7 +37,7 @@ void register_info(CLI::App& app) {
   sub->add_flag("--json", *as_json, "Print as JSON");
   sub->add_flag("--torch", *with_torch, "Load LibTorch and report its version, CUDA devices and threads");
   add_runner("info", [as_json, with_torch]() {
-    nlohmann::json j;
+    nlohmann::json j = {{"format", "ser-info"}, {"format_version", 1}};  // docs/SCHEMAS.md
     j["version"] = kVersion;
     j["torch_backend"] = model::torch_backend_path();
     j["torch_backend_present"] = std::filesystem::exists(model::torch_backend_path());

@@ -11,12 +11,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "ser/audio/audio.hpp"
 #include "ser/data/corpus.hpp"
 #include "ser/error.hpp"
 #include "ser/eval/predictions.hpp"
+#include "ser/features/bandwidth.hpp"
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/predictor.hpp"
@@ -49,14 +52,31 @@ struct RowFlag {
   double score = NAN, threshold = NAN;  // max_abs_z over the threshold it was held to
   std::string block, reason;        // reason: the out-of-distribution reasons joined by "; "
   std::vector<std::string> warnings;  // each reason, and what else the row's answer depends on
+  features::AudioFacts audio;         // the file's own rate and effective bandwidth
+  bool narrow = false;                // below the band the model was trained on
+};
+
+// What the JSON output says about the whole call, beside the rows.
+struct PredictSummary {
+  std::string model;
+  std::size_t files = 0, failed = 0;
+  std::optional<features::TrainedBand> band;
+};
+
+// What a manifest says about its files beyond the path: carried to the output, so a script
+// never has to join the predictions back to its manifest.
+struct InputFacts {
+  std::vector<std::string> speakers;  // per file: the manifest's speaker column, else --speaker
+  std::vector<std::string> labels;    // per file: the manifest's label column (may be empty)
+  std::vector<std::map<std::string, std::string>> metadata;  // per file: the manifest's other columns
+  std::vector<std::string> columns;   // every metadata column of the manifests, first seen first
 };
 
 // Files to predict: a file as it is, a folder's audio files (recursively, sorted), a manifest's
-// paths (a .csv input). speakers[i]: file i's speaker group (the manifest's speaker column, else
-// --speaker), empty when neither says.
+// paths (a .csv input), with what the manifests say of them.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, const std::string& speaker,
-                                       std::vector<std::string>& speakers,
-                                       std::vector<data::IndexProblem>& unusable_rows) {
+                                       InputFacts& facts, std::vector<data::IndexProblem>& unusable_rows) {
+  auto& speakers = facts.speakers;
   std::vector<std::string> files;
   for (const auto& in : inputs) {
     if (fs::is_directory(in)) {
@@ -74,28 +94,42 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, c
       // Rows the manifest cannot give a file for (ragged, empty path, conflicting duplicates)
       // are errors like unreadable files, never silently fewer outputs.
       unusable_rows.insert(unusable_rows.end(), index.problems.begin(), index.problems.end());
+      for (const auto& c : index.metadata_columns) {
+        if (std::find(facts.columns.begin(), facts.columns.end(), c) == facts.columns.end()) facts.columns.push_back(c);
+      }
       for (const auto& item : index.items) {
         files.push_back(item.path);
         speakers.push_back(item.speaker.empty() ? speaker : item.speaker);
+        facts.labels.resize(files.size());
+        facts.labels.back() = item.label;
+        facts.metadata.resize(files.size());
+        facts.metadata.back() = {item.metadata.begin(), item.metadata.end()};
       }
     } else {
       files.push_back(in);  // a missing or unreadable file is reported by the decoder
     }
     speakers.resize(files.size(), speaker);
+    facts.labels.resize(files.size());
+    facts.metadata.resize(files.size());
   }
   return files;
 }
 
+// Format "ser-predictions" version 1 (docs/SCHEMAS.md): the call's facts, then one object per
+// predicted file in input order.
 std::string json_output(const std::vector<std::string>& files, const std::vector<std::size_t>& ok,
                         const std::vector<std::vector<double>>& probs, const std::vector<std::string>& labels,
-                        const std::vector<RowFlag>& flags) {
+                        const std::vector<RowFlag>& flags, const PredictSummary& summary, const InputFacts& inputs) {
   // ordered: keys keep the model's label order and the field order below.
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  std::size_t flagged = 0, narrow = 0;
   for (std::size_t r = 0; r < ok.size(); ++r) {
+    flagged += !flags[r].reason.empty();
+    narrow += flags[r].narrow;
     nlohmann::ordered_json p = nlohmann::ordered_json::object();
     for (std::size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[r][c];
     const int best = eval::argmax(probs[r]);
-    out.push_back({{"path", files[ok[r]]},
+    items.push_back({{"path", files[ok[r]]},
                    {"label", labels[static_cast<std::size_t>(best)]},
                    {"confidence", probs[r][static_cast<std::size_t>(best)]},
                    {"probabilities", p},
@@ -105,8 +139,27 @@ std::string json_output(const std::vector<std::string>& files, const std::vector
                    {"z_block", flags[r].block},
                    {"ood", !flags[r].reason.empty()},
                    {"ood_reason", flags[r].reason},
+                   {"native_rate", flags[r].audio.native_rate},
+                   {"bandwidth_hz", std::lround(flags[r].audio.bandwidth_hz)},
+                   {"below_trained_bandwidth", flags[r].narrow},
+                   {"speaker", inputs.speakers[ok[r]]},
+                   {"manifest_label", inputs.labels[ok[r]]},
+                   {"metadata", inputs.metadata[ok[r]]},
                    {"warnings", flags[r].warnings}});
   }
+  nlohmann::ordered_json band = nullptr;
+  if (summary.band) band = {{"analysis_band_hz", summary.band->analysis_hz}, {"bandwidth_hz", summary.band->bandwidth_hz}};
+  const nlohmann::ordered_json out = {{"format", "ser-predictions"},
+                                      {"format_version", 1},
+                                      {"model", summary.model},
+                                      {"labels", labels},
+                                      {"trained_band", band},
+                                      {"files", summary.files},
+                                      {"predicted", ok.size()},
+                                      {"failed", summary.failed},
+                                      {"ood", flagged},
+                                      {"below_trained_bandwidth", narrow},
+                                      {"items", items}};
   return out.dump(2) + "\n";
 }
 
@@ -142,7 +195,12 @@ std::string table_output(const std::vector<std::string>& files, const std::vecto
     std::snprintf(buf, sizeof(buf), "%10.3f", probs[r][order[0]]);
     out += pad(files[ok[r]], path_width) + "  " + pad(labels[order[0]], label_width) + "  " + buf + "  ";
     std::snprintf(buf, sizeof(buf), " (%.3f)", probs[r][order[1]]);
-    std::string line = pad(labels[order[1]] + buf, runner_width) + "  " + flags[r].reason;
+    std::string note = flags[r].reason;
+    if (flags[r].narrow) {
+      note += (note.empty() ? "" : "; ") + std::string("narrow band (") +
+              std::to_string(std::lround(flags[r].audio.bandwidth_hz)) + " Hz)";
+    }
+    std::string line = pad(labels[order[1]] + buf, runner_width) + "  " + note;
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
@@ -206,14 +264,15 @@ int run_predict(const PredictArgs& a) {
   if (!(a.ood_z > 0)) throw Error(ErrorKind::Usage, "--ood-z", "must be a number > 0");
   if (!a.out.empty()) check_writable(a.out);
   const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
-  const auto set = features::make_feature_set(predictor.feature_set());
+  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");
   }
-  std::vector<std::string> speakers;
+  InputFacts inputs;
   std::vector<data::IndexProblem> unusable_rows;
-  const std::vector<std::string> files = expand_inputs(a.inputs, a.speaker, speakers, unusable_rows);
+  const std::vector<std::string> files = expand_inputs(a.inputs, a.speaker, inputs, unusable_rows);
+  const auto& speakers = inputs.speakers;
   if (files.empty()) {
     for (const auto& p : unusable_rows) std::fprintf(stderr, "ser: error: %s: %s\n", p.path.c_str(), p.reason.c_str());
     return 1;
@@ -252,15 +311,42 @@ int run_predict(const PredictArgs& a) {
     if (flags[r].reason.empty()) continue;
     spdlog::warn("{}: {}: the label means little", files[features.ok[r]], flags[r].reason);
   }
+  // Inputs that cover less of the spectrum than the training audio did (a 16 kHz or telephone
+  // recording given to a model trained on 48 kHz audio analysed up to 11 kHz).
+  const auto band = predictor.trained_band();
+  std::size_t narrow = 0;
+  for (std::size_t r = 0; r < flags.size(); ++r) {
+    flags[r].audio = features.audio[r];
+    const std::string w = band ? features::bandwidth_warning(features.audio[r], *band) : "";
+    if (w.empty()) continue;
+    flags[r].narrow = true;
+    flags[r].warnings.push_back(w);
+    ++narrow;
+    spdlog::warn("{}: {}", files[features.ok[r]], w);
+  }
+  if (narrow) {
+    spdlog::warn("{} of {} file(s) have less bandwidth than the {} Hz the model was trained on: their labels are "
+                 "unreliable (train with features.fmax at or below their band, e.g. 8000 for 16 kHz audio)",
+                 narrow, flags.size(), std::lround(band->bandwidth_hz));
+  }
 
   std::string text;
   if (a.format == "json") {
-    text = json_output(files, features.ok, probs, labels, flags);
+    text = json_output(files, features.ok, probs, labels, flags,
+                       {a.model, files.size() + unusable_rows.size(), features.failures.size() + unusable_rows.size(), band},
+                       inputs);
   } else if (a.format == "csv") {
     eval::PredictionTable t;
     t.labels = labels;
     // The same fields as the JSON rows: `ood` is true/false, `ood_reason` says why.
-    t.metadata_columns = {"max_abs_z", "z_block", "ood_threshold", "ood_score", "ood", "ood_reason", "warnings"};
+    // The manifests' speaker and own columns first, as in a run's predictions.csv; `true` holds a
+    // manifest's label when it is one of the model's.
+    t.metadata_columns = {"speaker"};
+    t.metadata_columns.insert(t.metadata_columns.end(), inputs.columns.begin(), inputs.columns.end());
+    for (const char* c : {"max_abs_z", "z_block", "ood_threshold", "ood_score", "ood", "ood_reason", "native_rate",
+                          "bandwidth_hz", "below_trained_bandwidth", "warnings"}) {
+      t.metadata_columns.push_back(c);
+    }
     for (std::size_t r = 0; r < features.ok.size(); ++r) {
       eval::PredictionRow row;
       row.id = files[features.ok[r]];
@@ -268,9 +354,20 @@ int run_predict(const PredictArgs& a) {
       row.pred = eval::argmax(probs[r]);
       std::string warnings;
       for (const auto& w : flags[r].warnings) warnings += (warnings.empty() ? "" : "; ") + w;
-      row.metadata = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block,
+      const std::size_t i = features.ok[r];
+      const auto known = std::find(labels.begin(), labels.end(), inputs.labels[i]);
+      if (known != labels.end()) row.truth = static_cast<int>(known - labels.begin());
+      row.metadata = {inputs.speakers[i]};
+      for (const auto& c : inputs.columns) {
+        const auto it = inputs.metadata[i].find(c);
+        row.metadata.push_back(it == inputs.metadata[i].end() ? std::string() : it->second);
+      }
+      const std::vector<std::string> flag_fields = {util::format_double("%.2f", flags[r].max_abs_z), flags[r].block,
                       util::format_double("%.2f", flags[r].threshold), util::format_double("%.3f", flags[r].score),
-                      flags[r].reason.empty() ? "false" : "true", flags[r].reason, warnings};
+                      flags[r].reason.empty() ? "false" : "true", flags[r].reason,
+                      std::to_string(flags[r].audio.native_rate), std::to_string(std::lround(flags[r].audio.bandwidth_hz)),
+                      flags[r].narrow ? "true" : "false", warnings};
+      row.metadata.insert(row.metadata.end(), flag_fields.begin(), flag_fields.end());
       t.rows.push_back(std::move(row));
     }
     text = eval::predictions_csv(t);

@@ -14,13 +14,14 @@
 // resolved config written to run directories, and the schema of known keys below. The
 // definitions sit in the structs' own namespaces so nlohmann finds them.
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {
 // seed is not a key: train.seed drives the folds too.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProtocolConfig, name, k, speaker_table, validation_fraction,
-                                                holdout_test_speakers, holdout_test_fraction, allow_duplicates)
+                                                holdout_test_speakers, holdout_test_fraction, allow_duplicates,
+                                                test_dataset, test_root, test_manifest, test_features_out, test_label_map)
 }  // namespace ser::data
 namespace ser::train {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, name, lr, weight_decay, momentum, rho, eps, beta1,
@@ -53,12 +54,13 @@ const std::map<std::string, Kind>& schema() {
     std::map<std::string, Kind> out;
     const std::map<std::string, Kind> lists = {{"protocol.speaker_table", Kind::StringTable},
                                                {"protocol.holdout_test_speakers", Kind::StringList},
-                                               {"augment.ops", Kind::StringList}};
+                                               {"augment.ops", Kind::StringList},
+                                               {"classes", Kind::StringList}};
     std::function<void(const json&, const std::string&)> walk = [&](const json& obj, const std::string& prefix) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {
         const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
         const json& v = it.value();
-        if (key == "label_map") {  // user-chosen keys: not part of the schema
+        if (key == "label_map" || key == "protocol.test_label_map") {  // user-chosen keys: not part of the schema
           out[key] = Kind::StringMap;
         } else if (key == "train.search") {  // grid(s) of config keys -> values, checked by check_search
           out[key] = Kind::Grid;
@@ -181,6 +183,7 @@ Config parse_config(const json& doc, const std::string& origin) {
   read(doc, "manifest", cfg.manifest);
   read(doc, "runs_dir", cfg.runs_dir);
   read(doc, "label_map", cfg.label_map);
+  read(doc, "classes", cfg.classes);
   read(doc, "features", cfg.features);
   read(doc, "protocol", cfg.protocol);
   read(doc, "train", cfg.train);
@@ -354,7 +357,7 @@ json full_json(const Config& cfg) {
   return json{{"name", cfg.name},         {"dataset", cfg.dataset},   {"root", cfg.root},
               {"manifest", cfg.manifest}, {"runs_dir", cfg.runs_dir}, {"features", cfg.features},
               {"protocol", cfg.protocol}, {"model", cfg.train.model}, {"train", cfg.train},
-              {"augment", cfg.augment},   {"label_map", cfg.label_map}};
+              {"augment", cfg.augment},   {"label_map", cfg.label_map}, {"classes", cfg.classes}};
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 
 #include "ser/config/config.hpp"
 #include "ser/error.hpp"
+#include "ser/features/registry.hpp"
 
 namespace ser::config {
 
@@ -53,7 +54,24 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // What build_folds would refuse whatever the corpus holds.
 void check_protocol(const Config& cfg, const std::string& origin) {
   const data::ProtocolConfig& p = cfg.protocol;
-  one_of("protocol.name", p.name, {"random_kfold", "speaker_kfold", "holdout"}, "protocol", origin);
+  one_of("protocol.name", p.name, {"random_kfold", "speaker_kfold", "holdout", "cross_corpus"}, "protocol", origin);
+  if (p.name == "cross_corpus") {
+    one_of("protocol.test_dataset", p.test_dataset, {"ravdess", "emodb", "manifest"}, "dataset", origin);
+    if (p.test_dataset == "manifest" && p.test_manifest.empty() && !cfg.features.from_store) {
+      fail_config("protocol.test_manifest", "required when protocol.test_dataset is manifest in " + origin);
+    }
+    if (p.test_dataset != "manifest" && p.test_root.empty() && !cfg.features.from_store) {
+      fail_config("protocol.test_root", "required for protocol.test_dataset " + p.test_dataset + " in " + origin);
+    }
+    if (p.test_features_out.empty()) fail_config("protocol.test_features_out", "missing output folder in " + origin);
+    if (p.test_features_out == cfg.features.out) {
+      fail_config("protocol.test_features_out", "must differ from features.out (two corpora, two stores) in " + origin);
+    }
+  } else if (!p.test_dataset.empty() || !p.test_root.empty() || !p.test_manifest.empty() ||
+             !p.test_features_out.empty() || !p.test_label_map.empty()) {
+    fail_config("protocol.test_dataset", "the protocol.test_* keys belong to protocol.name cross_corpus, not " + p.name +
+                                             " in " + origin);
+  }
   if (p.name == "random_kfold") at_least("protocol.k", p.k, 2, origin);
   in_range("protocol.validation_fraction", p.validation_fraction, 0, false, 1, true, origin);
   if (p.name == "holdout" && p.holdout_test_speakers.empty()) {
@@ -120,6 +138,8 @@ void validate(const Config& cfg, const std::string& origin) {
   if (cfg.features.normalize != "global" && cfg.features.normalize != "speaker") {
     fail_config("features.normalize", "'" + cfg.features.normalize + "' is not one of global, speaker in " + origin);
   }
+  // 0 or [1000, 11025): make_feature_set states the rule (and the set's Nyquist) in its error.
+  features::make_feature_set(cfg.features.set, cfg.features.fmax);
   one_of("model.architecture", cfg.train.model.architecture, {"model_a", "mlp", "svm", "logreg"}, "architecture",
          origin);
 }

@@ -100,6 +100,8 @@ nlohmann::json compare_runs(const std::vector<ComparedRun>& runs, const CompareO
   perm.seed = seed;
 
   nlohmann::json result;
+  result["format"] = "ser-compare";  // docs/SCHEMAS.md
+  result["format_version"] = 1;
   result["settings"] = {{"resamples", opt.resamples}, {"permutations", opt.permutations}, {"seed", seed},
                         {"level", boot.level}, {"unit", runs[0].table.unit}, {"n_units", runs[0].table.scored.n_units},
                         {"n_items", runs[0].table.ids.size()}, {"repeats", runs[0].table.repeats}};

@@ -373,6 +373,15 @@ EvaluationInput read_run(const std::string& run_dir) {
     }
     if (config.contains("model")) in.header["architecture"] = config["model"].value("architecture", "model_a");
   }
+  // What `ser train` recorded of the data beyond the config: the corpora of a cross-corpus run
+  // and the classes kept (corpus.json), so a re-aggregation describes the run as training did.
+  if (fs::exists(run_dir + "/corpus.json")) {
+    const nlohmann::json corpus = util::read_json(run_dir + "/corpus.json");
+    if (!corpus.is_object()) fail_input(run_dir + "/corpus.json", "not a JSON object");
+    for (const auto& key : {"cross_corpus", "classes"}) {
+      if (corpus.contains(key)) in.header[key] = corpus[key];
+    }
+  }
   for (std::size_t k = 1; k < present.size(); ++k) {
     if (!present[k]) missing.push_back("fold-" + std::to_string(k) + " is missing");
   }

@@ -143,6 +143,20 @@ std::string setup_line(const nlohmann::json& header) {
   else if (normalize == "global") parts.push_back("globally standardised");
   if (header.contains("architecture")) parts.push_back("model " + header["architecture"].get<std::string>());
   if (header.contains("protocol")) parts.push_back("protocol " + header["protocol"].get<std::string>());
+  // Cross-corpus: which corpus trained, which tested, on which shared classes.
+  if (header.contains("cross_corpus") && header["cross_corpus"].is_object()) {
+    const auto& cc = header["cross_corpus"];
+    std::string classes;
+    for (const auto& c : cc.value("classes", nlohmann::json::array())) classes += (classes.empty() ? "" : " ") + c.get<std::string>();
+    parts.push_back("trained on " + cc.value("train_dataset", std::string("?")) + ", tested on " +
+                    cc.value("test_dataset", std::string("?")) + " (" + std::to_string(cc.value("test_items", 0)) +
+                    " items of the shared classes " + classes + ")");
+  }
+  if (header.contains("classes") && header["classes"].is_object() && header["classes"].contains("kept")) {
+    std::string classes;
+    for (const auto& c : header["classes"]["kept"]) classes += (classes.empty() ? "" : " ") + c.get<std::string>();
+    parts.push_back("classes " + classes);
+  }
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   return out;

@@ -67,7 +67,10 @@ ScoredTable scored_table(const PredictionTable& table, const std::string& unit, 
 }
 
 std::string resample_unit_for(const std::string& protocol, bool holdout_by_speaker) {
-  return protocol == "speaker_kfold" || (protocol == "holdout" && holdout_by_speaker) ? "speaker" : "item";
+  // cross_corpus: the test corpus's speakers (none of them trained).
+  return protocol == "speaker_kfold" || protocol == "cross_corpus" || (protocol == "holdout" && holdout_by_speaker)
+             ? "speaker"
+             : "item";
 }
 
 nlohmann::json bootstrap_json(const ScoredTable& t, std::uint64_t seed, int resamples) {

@@ -51,7 +51,7 @@ AugmentedFeatures augment_features(const std::vector<data::Item>& items, const s
         const std::string salt = recipes[row.recipe].text + '\0' + std::to_string(row.recipe) + '\0' + std::to_string(row.copy) + '\0' +
                                  std::to_string(opt.seed) + '\0' + item.id;
         keys[q] = util::hash64(salt, file_key);
-        if (cache->load(keys[q], v)) {
+        if (AudioFacts unused; cache->load(keys[q], v, unused)) {
           std::copy(v.begin(), v.end(), out.values.begin() + static_cast<std::ptrdiff_t>((k * per_source + q) * dim));
           done[q] = true;
           cached[k * per_source + q] = 1;
@@ -63,7 +63,7 @@ AugmentedFeatures augment_features(const std::vector<data::Item>& items, const s
     // Copies are bounded (audio limits, op ranges), but whatever happens the message names the
     // file: never a bare "std::bad_alloc".
     try {
-      const audio::Signal signal = audio::load(item.path, set.sample_rate());
+      const audio::Signal signal = load_for(item.path, set);
       for (std::size_t q = 0; q < per_source; ++q) {
         if (done[q]) continue;
         const CopyRow& row = out.rows[k * per_source + q];
@@ -76,7 +76,7 @@ AugmentedFeatures augment_features(const std::vector<data::Item>& items, const s
           if (!std::isfinite(x)) fail_runtime(item.path, "copy '" + a.applied + "' has non-finite features");
         }
         std::copy(v.begin(), v.end(), out.values.begin() + static_cast<std::ptrdiff_t>((k * per_source + q) * dim));
-        if (cache) cache->store(keys[q], v);
+        if (cache) cache->store(keys[q], v, {signal.native_rate, signal.bandwidth_hz});
       }
     } catch (const std::bad_alloc&) {
       fail_runtime(item.path, "out of memory while making its augmented copies");

@@ -16,11 +16,11 @@ namespace ser::features::detail {
 
 namespace {
 
-// Layout: magic[8] | key u64 | dim u32 | reserved u32 | dim x f32 | checksum u64 (hash of all
-// preceding bytes). Native byte order: a cache is private to the machine that wrote it, and a
+// Layout: magic[8] | key u64 | dim u32 | native rate u32 | bandwidth f64 (Hz) | dim x f32 |
+// checksum u64 (hash of all preceding bytes). Native byte order: a cache is private to the machine that wrote it, and a
 // foreign byte order fails the magic/key check and is recomputed.
-constexpr char kMagic[8] = {'S', 'E', 'R', 'F', 'E', 'A', 'T', '1'};
-constexpr std::size_t kHeader = 8 + 8 + 4 + 4;
+constexpr char kMagic[8] = {'S', 'E', 'R', 'F', 'E', 'A', 'T', '2'};
+constexpr std::size_t kHeader = 8 + 8 + 4 + 4 + 8;
 
 std::string safe_name(const std::string& name) {
   std::string out = name.empty() ? "unnamed" : name;
@@ -39,6 +39,8 @@ FeatureCache::FeatureCache(const std::string& dir, const FeatureSet& set)
   settings += set.settings_fingerprint();
   settings += '\0';
   settings += std::to_string(set.sample_rate()) + '\0' + std::to_string(dim_) + '\0' + kVersion;
+  settings += '\0';
+  settings += "bandwidth-estimate-2";  // entries keep the file's bandwidth: a new estimate is a miss
   settings_hash_ = util::hash64(settings);
   // Created once up front: workers racing to create the same folder is needless contention.
   std::error_code ec;
@@ -51,7 +53,7 @@ std::uint64_t FeatureCache::key_for(const std::string& audio_path) const {
 
 std::string FeatureCache::file_for(std::uint64_t key) const { return dir_ + "/" + util::hex64(key) + ".bin"; }
 
-bool FeatureCache::load(std::uint64_t key, std::vector<float>& out) const {
+bool FeatureCache::load(std::uint64_t key, std::vector<float>& out, AudioFacts& facts) const {
   std::ifstream in(file_for(key), std::ios::binary);
   if (!in) return false;
   const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -64,6 +66,12 @@ bool FeatureCache::load(std::uint64_t key, std::vector<float>& out) const {
   std::memcpy(&checksum, raw.data() + raw.size() - 8, 8);
   if (stored_key != key || dim != dim_) return false;
   if (util::hash64(raw.data(), raw.size() - 8) != checksum) return false;
+  std::uint32_t rate;
+  double bandwidth;
+  std::memcpy(&rate, raw.data() + 20, 4);
+  std::memcpy(&bandwidth, raw.data() + 24, 8);
+  if (!std::isfinite(bandwidth) || bandwidth < 0) return false;
+  facts = {static_cast<int>(rate), bandwidth};
   out.resize(dim_);
   std::memcpy(out.data(), raw.data() + kHeader, dim_ * sizeof(float));
   for (float v : out) {
@@ -72,12 +80,15 @@ bool FeatureCache::load(std::uint64_t key, std::vector<float>& out) const {
   return true;
 }
 
-void FeatureCache::store(std::uint64_t key, const std::vector<float>& values) const {
+void FeatureCache::store(std::uint64_t key, const std::vector<float>& values, const AudioFacts& facts) const {
   std::string raw(kHeader + values.size() * sizeof(float), '\0');
   const auto dim = static_cast<std::uint32_t>(values.size());
   std::memcpy(raw.data(), kMagic, 8);
   std::memcpy(raw.data() + 8, &key, 8);
   std::memcpy(raw.data() + 16, &dim, 4);
+  const auto rate = static_cast<std::uint32_t>(facts.native_rate);
+  std::memcpy(raw.data() + 20, &rate, 4);
+  std::memcpy(raw.data() + 24, &facts.bandwidth_hz, 8);
   std::memcpy(raw.data() + kHeader, values.data(), values.size() * sizeof(float));
   const std::uint64_t checksum = util::hash64(raw);
   raw.append(reinterpret_cast<const char*>(&checksum), 8);

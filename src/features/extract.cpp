@@ -159,6 +159,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   std::vector<Outcome> outcome(n, Outcome::Failed);
   std::vector<std::string> reasons(n);
   std::vector<std::vector<std::string>> warnings(n);
+  std::vector<AudioFacts> facts(n);
 
   std::unique_ptr<detail::FeatureCache> cache;
   if (opt.use_cache) {
@@ -180,7 +181,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
         }
       }
       std::vector<float> v;
-      if (keyed && cache->load(key, v)) {
+      if (keyed && cache->load(key, v, facts[i])) {
         std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
         outcome[i] = Outcome::Cached;
         // A damaged header's warning must not vanish on a re-run; reading a header is cheap.
@@ -190,13 +191,14 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
         }
         return;
       }
-      const audio::Signal signal = audio::load(item.path, set.sample_rate());
+      const audio::Signal signal = load_for(item.path, set);
       warnings[i] = signal.warnings;
+      facts[i] = {signal.native_rate, signal.bandwidth_hz};
       v = set.compute(signal);
       check_vector(set, v, dim);
       std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
       outcome[i] = Outcome::Computed;
-      if (keyed) cache->store(key, v);
+      if (keyed) cache->store(key, v, facts[i]);
     });
   };
 
@@ -210,6 +212,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   for (const auto& p : index.problems) summary.failures.push_back({"", p.path, p.reason});
   std::vector<std::size_t> rows;
   rows.reserve(n);
+  std::vector<AudioFacts> row_facts;
   for (std::size_t i = 0; i < n; ++i) {
     if (outcome[i] == Outcome::Failed) {
       summary.failures.push_back({index.items[i].id, index.items[i].path, reasons[i]});
@@ -222,6 +225,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
                   values.begin() + static_cast<std::ptrdiff_t>(rows.size() * dim));
     }
     rows.push_back(i);
+    row_facts.push_back(facts[i]);
   }
   values.resize(rows.size() * dim);
   summary.failed = summary.failures.size();
@@ -244,6 +248,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       {"feature_set", set.name()},
       {"settings_fingerprint", set.settings_fingerprint()},
       {"sample_rate", set.sample_rate()},
+      {"band_limit_hz", set.band_limit_hz()},
       {"dim", dim},
       {"blocks", blocks},
       {"dataset", index.dataset},
@@ -261,7 +266,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       {"errors", errors},
       {"warnings", warned},
   };
-  detail::write_store(opt.out_dir, index, rows, values, dim, meta);
+  detail::write_store(opt.out_dir, index, rows, values, dim, row_facts, meta);
 
   // Callers (the CLI) list every failure; the log keeps them for library users at debug level.
   for (const auto& f : summary.failures) spdlog::debug("skipped {}: {}", f.path, f.reason);
@@ -277,10 +282,12 @@ ComputedFeatures compute_features(const std::vector<std::string>& paths, const F
   std::vector<std::vector<float>> rows(n);
   std::vector<std::string> reasons(n);
   std::vector<std::vector<std::string>> warnings(n);
+  std::vector<AudioFacts> facts(n);
   util::parallel_for(n, util::resolve_jobs(jobs, n), [&](std::size_t i) {
     catch_file_errors(paths[i], reasons[i], [&] {
-      const audio::Signal signal = audio::load(paths[i], set.sample_rate());
+      const audio::Signal signal = load_for(paths[i], set);
       warnings[i] = signal.warnings;
+      facts[i] = {signal.native_rate, signal.bandwidth_hz};
       std::vector<float> v = set.compute(signal);
       check_vector(set, v, dim);
       rows[i] = std::move(v);
@@ -293,6 +300,7 @@ ComputedFeatures compute_features(const std::vector<std::string>& paths, const F
       continue;
     }
     out.ok.push_back(i);
+    out.audio.push_back(facts[i]);
     out.values.insert(out.values.end(), rows[i].begin(), rows[i].end());
     for (const auto& w : warnings[i]) {
       out.warnings.push_back({"", paths[i], w});

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ser/data/corpus.hpp"
+#include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 
 namespace ser::features::detail {
@@ -22,9 +23,9 @@ class FeatureCache {
   // Throws ser::Error naming the file when it cannot be read.
   std::uint64_t key_for(const std::string& audio_path) const;
   // False when the entry is absent, short, corrupt or for another dimension: the caller recomputes.
-  bool load(std::uint64_t key, std::vector<float>& out) const;
+  bool load(std::uint64_t key, std::vector<float>& out, AudioFacts& facts) const;
   // Atomic write; a failure only costs a recomputation next time, so it is logged, not thrown.
-  void store(std::uint64_t key, const std::vector<float>& values) const;
+  void store(std::uint64_t key, const std::vector<float>& values, const AudioFacts& facts) const;
   std::string file_for(std::uint64_t key) const;
 
  private:
@@ -34,9 +35,10 @@ class FeatureCache {
   mutable std::atomic<bool> warned_{false};
 };
 
-// Writes features.npy, index.csv and meta.json (last) into dir. rows are indices into
-// index.items; values is rows.size() x dim, row-major.
+// Writes features.npy, index.csv, audio.csv and meta.json (last) into dir. rows are indices into
+// index.items; values is rows.size() x dim, row-major; facts one per row.
 void write_store(const std::string& dir, const data::CorpusIndex& index, const std::vector<std::size_t>& rows,
-                 const std::vector<float>& values, std::size_t dim, const nlohmann::json& meta);
+                 const std::vector<float>& values, std::size_t dim, const std::vector<AudioFacts>& facts,
+                 const nlohmann::json& meta);
 
 }  // namespace ser::features::detail

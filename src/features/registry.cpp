@@ -1,6 +1,7 @@
 #include "ser/features/registry.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ser/error.hpp"
 #include "ser/features/functionals.hpp"
@@ -76,11 +77,62 @@ class Concatenation : public FeatureSet {
   std::vector<std::unique_ptr<FeatureSet>> parts_;
 };
 
+// A set analysed below fmax: load_for() band-limits the audio, the numbers come from the inner set.
+class BandLimited : public FeatureSet {
+ public:
+  BandLimited(std::unique_ptr<FeatureSet> inner, double fmax) : inner_(std::move(inner)), fmax_(fmax) {}
+  std::string name() const override { return inner_->name(); }
+  int sample_rate() const override { return inner_->sample_rate(); }
+  std::vector<Block> blocks() const override { return inner_->blocks(); }
+  std::string settings_fingerprint() const override {
+    return inner_->settings_fingerprint() + ";band_limit=soxr_hq@" + std::to_string(limit_rate()) + "Hz";
+  }
+  std::vector<float> compute(const audio::Signal& signal) const override { return inner_->compute(signal); }
+  double band_limit_hz() const override { return fmax_; }
+
+ private:
+  int limit_rate() const { return static_cast<int>(std::lround(2 * fmax_)); }
+  std::unique_ptr<FeatureSet> inner_;
+  double fmax_;
+};
+
+std::unique_ptr<FeatureSet> make_unlimited(const std::string& name);
+
 }  // namespace
+
+std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax) {
+  auto set = make_unlimited(name);
+  if (fmax == 0) return set;
+  const double nyquist = set->sample_rate() / 2.0;
+  if (!(fmax >= 1000 && fmax < nyquist) || std::lround(2 * fmax) != 2 * fmax) {
+    fail_config("features.fmax", "must be 0 (the whole band) or a whole or half number of Hz in [1000, " +
+                                     std::to_string(static_cast<int>(nyquist)) + ") (got " + std::to_string(fmax) + ")");
+  }
+  return std::make_unique<BandLimited>(std::move(set), fmax);
+}
+
+audio::Signal load_for(const std::string& path, const FeatureSet& set) {
+  const double fmax = set.band_limit_hz();
+  if (fmax <= 0) return audio::load(path, set.sample_rate());
+  audio::Signal signal = audio::read_mono(path);
+  const auto limit_rate = static_cast<int>(std::lround(2 * fmax));
+  const auto max_len = [&](int rate) { return static_cast<std::size_t>(std::floor(audio::limits().max_seconds * rate)); };
+  if (signal.sample_rate > limit_rate) {
+    signal.samples = audio::resample(signal.samples, signal.sample_rate, limit_rate, max_len(limit_rate));
+    signal.sample_rate = limit_rate;
+  }
+  if (signal.sample_rate != set.sample_rate()) {
+    signal.samples = audio::resample(signal.samples, signal.sample_rate, set.sample_rate(), max_len(set.sample_rate()));
+    signal.sample_rate = set.sample_rate();
+  }
+  return signal;
+}
 
 std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }
 
-std::unique_ptr<FeatureSet> make_feature_set(const std::string& name) {
+namespace {
+
+std::unique_ptr<FeatureSet> make_unlimited(const std::string& name) {
   if (name.find('+') == std::string::npos) {
     if (auto set = make_base_set(name)) return set;
     unknown_set(name, name);
@@ -103,5 +155,6 @@ std::unique_ptr<FeatureSet> make_feature_set(const std::string& name) {
   }
   return std::make_unique<Concatenation>(std::move(parts));
 }
+}  // namespace
 
 }  // namespace ser::features

@@ -1,5 +1,7 @@
 // The feature store on disk: features.npy + index.csv + meta.json. NumPy/pandas read it directly;
 // meta.json carries what is needed to refuse mixing stores made with different settings.
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -22,12 +24,45 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
   return s + ")";
 }
 
+// audio.csv: one row per item, ids in index.csv's order. Absent in stores written before it
+// (their files' facts are unknown, not refused).
+std::vector<AudioFacts> read_audio_facts(const std::string& path, const std::vector<data::Item>& items) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  const auto rows = util::parse_csv(util::read_text(path), path);
+  if (rows.empty() || rows[0].fields != std::vector<std::string>{"id", "native_rate", "bandwidth_hz"}) {
+    fail_input(path, "header must be id,native_rate,bandwidth_hz");
+  }
+  if (rows.size() - 1 != items.size()) {
+    fail_input(path, "has " + std::to_string(rows.size() - 1) + " rows but index.csv has " +
+                         std::to_string(items.size()) + " (files from different runs?)");
+  }
+  std::vector<AudioFacts> facts;
+  facts.reserve(items.size());
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& f = rows[r].fields;
+    const std::string where = "line " + std::to_string(rows[r].line);
+    if (f.size() != 3 || f[0] != items[r - 1].id) fail_input(path, where + " does not match index.csv's item");
+    AudioFacts a;
+    char* end = nullptr;
+    const long rate = std::strtol(f[1].c_str(), &end, 10);
+    if (f[1].empty() || *end || rate < 0 || rate > audio::kMaxSampleRate) fail_input(path, where + ": bad native_rate '" + f[1] + "'");
+    const double bw = std::strtod(f[2].c_str(), &end);
+    if (f[2].empty() || *end || !(bw >= 0 && bw <= rate / 2.0 + 1)) fail_input(path, where + ": bad bandwidth_hz '" + f[2] + "'");
+    a.native_rate = static_cast<int>(rate);
+    a.bandwidth_hz = bw;
+    facts.push_back(a);
+  }
+  return facts;
+}
+
 }  // namespace
 
 namespace detail {
 
 void write_store(const std::string& dir, const data::CorpusIndex& index, const std::vector<std::size_t>& rows,
-                 const std::vector<float>& values, std::size_t dim, const nlohmann::json& meta) {
+                 const std::vector<float>& values, std::size_t dim, const std::vector<AudioFacts>& facts,
+                 const nlohmann::json& meta) {
   util::write_npy_f32(dir + "/features.npy", {rows.size(), dim}, values.data());
 
   std::vector<std::string> header = kFixedColumns;
@@ -50,6 +85,13 @@ void write_store(const std::string& dir, const data::CorpusIndex& index, const s
         fields.push_back(std::move(value));
       }
       out << util::csv_line(fields);
+    }
+  });
+  util::write_file_atomic(dir + "/audio.csv", [&](std::ostream& out) {
+    out << util::csv_line({"id", "native_rate", "bandwidth_hz"});
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      out << util::csv_line({index.items[rows[r]].id, std::to_string(facts[r].native_rate),
+                             std::to_string(static_cast<long long>(std::lround(facts[r].bandwidth_hz)))});
     }
   });
   // Last, so a store with a meta.json had its other two files completed before it.
@@ -108,6 +150,8 @@ FeatureTable read_feature_store(const std::string& dir) {
     for (std::size_t c = kFixedColumns.size(); c < f.size(); ++c) item.metadata.emplace_back(header[c], f[c]);
     table.items.push_back(std::move(item));
   }
+
+  table.audio = read_audio_facts(dir + "/audio.csv", table.items);
 
   table.values.resize(arr.values.size());
   for (std::size_t i = 0; i < arr.values.size(); ++i) table.values[i] = static_cast<float>(arr.values[i]);

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "ser/classic/classic.hpp"
 #include "ser/error.hpp"
+#include "ser/features/bandwidth.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/features/scaler.hpp"
 #include "ser/features/speaker_norm.hpp"
@@ -26,12 +28,15 @@ struct Member {
   std::unique_ptr<ScoringModel> net;
   features::StandardScaler scaler;
   double ood_threshold = 0;  // the max |z| learnt for it at training (model.json "ood"); 0: none
+  std::optional<features::TrainedBand> band;  // model.json "audio"; none for older models
 };
 
 struct Card {
   std::string feature_set, fingerprint, architecture, weights, normalize;
   std::size_t dim = 0;
   double ood_threshold = 0;
+  double band_limit_hz = 0;
+  std::optional<features::TrainedBand> band;
   std::vector<std::string> labels;
   features::StandardScaler scaler;
 };
@@ -60,6 +65,14 @@ Card read_card(const std::string& path) {
     }
     c.ood_threshold = ood["threshold"].get<double>();
   }
+  if (j.contains("band_limit_hz")) {
+    const auto& b = j["band_limit_hz"];
+    if (!b.is_number() || !std::isfinite(b.get<double>()) || b.get<double>() < 0) {
+      fail_input(path, "'band_limit_hz' must be a number >= 0");
+    }
+    c.band_limit_hz = b.get<double>();
+  }
+  if (j.contains("audio")) c.band = features::trained_band_from_json(j["audio"], path);
   c.scaler = features::StandardScaler::from_json(j.at("scaler"), path);
   if (c.labels.size() < 2) fail_input(path, "a model needs at least 2 labels");
   if (c.scaler.dim() != c.dim) fail_input(path, "scaler and model card disagree on the feature dimension");
@@ -163,6 +176,7 @@ std::unique_ptr<ScoringModel> load_classic_scoring_model(const std::string& path
 struct Predictor::Impl {
   std::string feature_set, fingerprint, architecture, normalize;
   std::size_t dim = 0;
+  double band_limit_hz = 0;
   std::vector<std::string> labels, sources;
   std::vector<Member> members;
   std::size_t folds_expected = 0;
@@ -184,7 +198,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
     check_scaler(card.scaler, card_path);
     if (impl->members.empty()) {
       try {
-        const auto set = features::make_feature_set(card.feature_set);
+        const auto set = features::make_feature_set(card.feature_set, card.band_limit_hz);
         if (set->dim() != card.dim) {
           fail_input(card_path, "dim " + std::to_string(card.dim) + " but feature set '" + card.feature_set + "' has " +
                                     std::to_string(set->dim()) + " values");
@@ -200,6 +214,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
       impl->labels = card.labels;
       impl->architecture = card.architecture;
       impl->normalize = card.normalize;
+      impl->band_limit_hz = card.band_limit_hz;
     } else if (card.feature_set != impl->feature_set || card.fingerprint != impl->fingerprint ||
                card.dim != impl->dim || card.labels != impl->labels || card.normalize != impl->normalize) {
       fail_input(card_path, "differs from " + impl->sources.front() +
@@ -226,6 +241,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
     }
     m.scaler = std::move(card.scaler);
     m.ood_threshold = card.ood_threshold;
+    m.band = card.band;
     impl->sources.push_back(m.weights_path);
     impl->members.push_back(std::move(m));
   }
@@ -241,6 +257,17 @@ const std::vector<std::string>& Predictor::sources() const { return impl_->sourc
 std::size_t Predictor::folds_expected() const { return impl_->folds_expected; }
 const std::string& Predictor::architecture() const { return impl_->architecture; }
 const std::string& Predictor::normalize() const { return impl_->normalize; }
+double Predictor::band_limit_hz() const { return impl_->band_limit_hz; }
+std::optional<features::TrainedBand> Predictor::trained_band() const {
+  // The most tolerant member decides: an input is warned about only when it is below every
+  // member's band (fold models of one corpus agree to within a few Hz anyway).
+  std::optional<features::TrainedBand> out;
+  for (const auto& m : impl_->members) {
+    if (!m.band) return std::nullopt;
+    if (!out || m.band->bandwidth_hz < out->bandwidth_hz) out = m.band;
+  }
+  return out;
+}
 bool Predictor::calibrated() const {
   return std::all_of(impl_->members.begin(), impl_->members.end(), [](const Member& m) { return m.ood_threshold > 0; });
 }

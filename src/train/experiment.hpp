@@ -12,6 +12,7 @@
 #include "ser/features/extract.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/features/speaker_norm.hpp"
+#include "ser/train/trainer.hpp"
 
 namespace ser::train::detail {
 
@@ -64,5 +65,12 @@ void add_copies(Experiment& ex, const std::vector<std::size_t>& sources);
 data::Fold with_training_copies(const Experiment& ex, const data::Fold& fold);
 // fold-K/augmented.csv: the copies a model trained on, for audits.
 void write_copy_list(const Experiment& ex, const data::Fold& trained, const std::string& dir);
+
+// scaler.json, history.csv (torch models), training_items.csv and, last, model.json (feature
+// set and band, labels, scaler, normalisation, the training audio's band, `ood`) beside the
+// weights in `dir`. `test`: the items the model must not have learnt from (empty: none).
+void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r, const TrainConfig& tc,
+                       const features::FoldNormalization* norm, const std::vector<std::size_t>& test,
+                       const nlohmann::json& ood);
 
 }  // namespace ser::train::detail

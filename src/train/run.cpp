@@ -11,6 +11,7 @@
 #include <set>
 
 #include "experiment.hpp"
+#include "cross_corpus.hpp"
 #include "ood_calibration.hpp"
 #include "repeats.hpp"
 #include "run_files.hpp"
@@ -58,31 +59,8 @@ std::vector<std::string> label_set(const config::Config& cfg, const std::vector<
 // Features of the corpus: extracted (cached per file) or, with features.from_store, the store
 // as it is, after checking it was made with the configured feature set.
 features::FeatureTable load_features(const config::Config& cfg, const features::FeatureSet& set, bool progress) {
-  if (!cfg.features.from_store) {
-    const data::CorpusIndex index =
-        data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
-    features::ExtractOptions ex;
-    ex.out_dir = cfg.features.out;
-    ex.jobs = cfg.features.jobs;
-    ex.use_cache = cfg.features.cache;
-    ex.cache_dir = cfg.features.cache_dir;
-    ex.progress = progress;
-    const auto extracted = features::extract_corpus(index, set, ex);
-    if (extracted.failed) {
-      spdlog::warn("{} file(s) could not be used (listed in {}/meta.json); training on the rest", extracted.failed,
-                   cfg.features.out);
-    }
-  }
-  features::FeatureTable table = features::read_feature_store(cfg.features.out);
-  const std::string stored_set = table.meta.value("feature_set", "");
-  const std::string stored_fp = table.meta.value("settings_fingerprint", "");
-  if (stored_set != set.name() || stored_fp != set.settings_fingerprint()) {
-    fail_config("features.set", "the store in " + cfg.features.out + " holds '" + stored_set +
-                                    "' features made with other settings than '" + set.name() + "' here (" +
-                                    stored_fp + "); re-extract it");
-  }
-  if (table.items.empty()) fail_runtime(cfg.features.out, "no usable items to train on");
-  return table;
+  return detail::load_corpus_features(cfg, cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root,
+                                      cfg.features.out, set, progress);
 }
 
 }  // namespace
@@ -95,7 +73,7 @@ void detail::claim_run_directory(const std::string& run_dir, const nlohmann::jso
       // The folds, the final model and what the aggregate writes (eval::write_evaluation).
       static const std::set<std::string> aggregate = {
           "metrics.json", "confusion.csv", "confusion_normalized.csv", "predictions.csv", "report.md",
-          "confusion.svg", "recall.svg", "curves.svg", "config.json", "plan.json", "items.csv"};
+          "confusion.svg", "recall.svg", "curves.svg", "config.json", "plan.json", "items.csv", "corpus.json", "gates"};
       if (name.rfind("fold-", 0) == 0 || name.rfind("repeat-", 0) == 0 || name == "final" || aggregate.count(name)) {
         fs::remove_all(entry.path());
       }
@@ -141,40 +119,6 @@ FoldOptions model_dir_options(const std::string& dir, const std::string& what, c
   return fo;
 }
 
-// The items of the corpus a model learnt from: every one but its fold's test items (validation
-// items chose its epoch; copies are made from training items). `test` empty: all of them.
-std::string training_items_csv(const Experiment& ex, const std::vector<std::size_t>& test) {
-  std::vector<char> held_out(ex.content.size(), 0);
-  for (std::size_t i : test) held_out[i] = 1;
-  std::vector<eval::ContentRecord> learnt;
-  for (std::size_t i = 0; i < ex.content.size(); ++i) {
-    if (!held_out[i]) learnt.push_back(ex.content[i]);
-  }
-  return eval::content_records_csv(learnt);
-}
-
-// scaler.json, history.csv, training_items.csv and, last, model.json (feature set, labels,
-// scaler) beside model.pt.
-void write_model_files(const Experiment& ex, const std::string& dir, const FoldResult& r, const TrainConfig& tc,
-                       const features::FoldNormalization* norm, const std::vector<std::size_t>& test,
-                       const nlohmann::json& ood) {
-  util::write_text_atomic(dir + "/scaler.json", r.scaler.to_json().dump(2) + "\n");
-  util::write_text_atomic(dir + "/" + eval::kTrainingItemsFile, training_items_csv(ex, test));
-  if (!is_classic(tc.model.architecture)) util::write_text_atomic(dir + "/history.csv", detail::history_csv(r.history));
-  auto card = detail::model_card(ex.set->name(), ex.set->settings_fingerprint(), ex.table.dim, ex.labels, r.scaler);
-  card["architecture"] = tc.model.architecture;
-  card["weights"] = weights_file(tc.model.architecture);
-  card["normalize"] = ex.speaker_norm ? "speaker" : "global";
-  if (!ood.is_null()) card["ood"] = ood;  // the out-of-distribution threshold learnt for this model
-  if (ex.speaker_norm && norm) {
-    // The training speakers' statistics, for reference: new audio is normalised by its own groups.
-    nlohmann::json stats = nlohmann::json::object();
-    for (const auto& [speaker, st] : norm->training) stats[speaker] = features::to_json(st);
-    card["training_speaker_stats"] = stats;
-  }
-  util::write_text_atomic(dir + "/model.json", card.dump(2) + "\n");
-}
-
 // With train.refit, the validation run lives in fold-K/selection (its own model files, history
 // with validation columns, and selection.json naming the chosen epoch, written last so that a
 // resumed run skips a finished selection). It never sees the test part.
@@ -197,7 +141,7 @@ Selection select_epochs(const Experiment& ex, const data::Fold& fold, const std:
   const FoldOptions fo =
       model_dir_options(dir, "fold " + std::to_string(fold.index + 1) + " selection", opt, tc.model.architecture);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), no_test, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm, fold.test,
+  detail::write_model_files(ex, dir, r, tc, &rows.norm, fold.test,
                     ood_calibration(ex, rows, no_test.train, ex.cfg.train.seed + static_cast<std::uint64_t>(fold.index)));
   const nlohmann::json j = {{"best_epoch", r.best_epoch}, {"best_validation", r.best_validation},
                             {"monitor", ex.cfg.train.monitor}, {"epochs_run", r.history.size()}};
@@ -273,7 +217,7 @@ void train_and_write_fold(const Experiment& ex, const data::Fold& fold, const Ru
                     {"grouped_by_speaker", ex.by_speaker}, {"grid", search.grid}};
   }
   nlohmann::json ood = ood_calibration(ex, rows, trained.train, ex.cfg.train.seed + static_cast<std::uint64_t>(fold.index));
-  write_model_files(ex, dir, r, tc, &rows.norm, fold.test, ood);
+  detail::write_model_files(ex, dir, r, tc, &rows.norm, fold.test, ood);
   if (!ood.is_null()) {
     // What the threshold does on held-out speech: the share of this fold's test items flagged.
     ood["test_false_alarm_rate"] = ood_false_alarm_rate(ex, rows, fold.test, r.scaler, ood["threshold"].get<double>());
@@ -326,7 +270,7 @@ std::string train_final(const Experiment& ex, const std::vector<int>& best_epoch
                          items_only.train.end());
   const FoldRows rows = fold_rows(ex, items_only);
   const FoldResult r = train_fold(rows.values(), ex.table.dim, ex.y, static_cast<int>(ex.labels.size()), all, tc, fo);
-  write_model_files(ex, dir, r, tc, &rows.norm, {},
+  detail::write_model_files(ex, dir, r, tc, &rows.norm, {},
                     ood_calibration(ex, rows, all.train, ex.cfg.train.seed + ex.folds.size()));  // model.json last: marks the final model finished
   return dir;
 }
@@ -364,6 +308,7 @@ nlohmann::json most_chosen(const std::vector<nlohmann::json>& points) {
 }  // namespace
 
 int fold_count(const config::Config& cfg) {
+  if (cfg.protocol.name == "cross_corpus") return 1;  // train on one corpus, test on the other
   std::vector<data::Item> items;
   if (cfg.features.from_store) {
     items = features::read_feature_store(cfg.features.out).items;
@@ -391,7 +336,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     if (is_classic(tc.model.architecture) || tc.device == "cuda") resolve_device(tc.device, tc.model.architecture);
   }
   detail::require_corpus(cfg);
-  Experiment ex{cfg, features::make_feature_set(cfg.features.set), {}, {}, {}, {}, run_directory(cfg)};
+  Experiment ex{cfg, features::make_feature_set(cfg.features.set, cfg.features.fmax), {}, {}, {}, {}, run_directory(cfg)};
   // A fold started on its own (a job array's task) shares the run with its sibling folds.
   const bool one_fold_alone = opt.only_fold > 0 && opt.inherited_lock_fd < 0;
   const detail::RunLock lock(ex.run_dir, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going, one_fold_alone);
@@ -403,7 +348,16 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
 
   ex.table = load_features(cfg, *ex.set, opt.progress);
   stop_if_asked(opt);
-  ex.labels = label_set(cfg, ex.table.items);
+  nlohmann::json classes_left_out;
+  ex.labels = detail::select_classes(cfg, ex.table, label_set(cfg, ex.table.items), &classes_left_out);
+  nlohmann::json cross;
+  if (cfg.protocol.name == "cross_corpus") {
+    detail::CrossCorpus cc = detail::join_cross_corpus(cfg, *ex.set, std::move(ex.table), ex.labels, opt.progress);
+    ex.table = std::move(cc.table);
+    ex.labels = cc.classes;
+    ex.folds = {cc.fold};
+    cross = cc.description;
+  }
   std::map<std::string, int> label_index;
   for (std::size_t i = 0; i < ex.labels.size(); ++i) label_index[ex.labels[i]] = static_cast<int>(i);
   ex.y.resize(ex.table.items.size());
@@ -415,7 +369,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     ex.y[i] = it->second;
   }
 
-  ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
+  if (cross.is_null()) ex.folds = data::build_folds(ex.table.items, cfg.dataset, cfg.protocol);
   // A classic model has no epochs to choose: what the protocol set aside for validation trains
   // (when every point a search may pick is classic too).
   bool all_classic = true;
@@ -431,7 +385,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   }
   ex.speaker_norm = cfg.features.normalize == "speaker";
   for (const auto& it : ex.table.items) ex.speakers.push_back(it.speaker);
-  ex.by_speaker = cfg.protocol.name == "speaker_kfold" ||
+  ex.by_speaker = cfg.protocol.name == "speaker_kfold" || cfg.protocol.name == "cross_corpus" ||
                   (cfg.protocol.name == "holdout" && !cfg.protocol.holdout_test_speakers.empty());
   for (const auto& f : ex.folds) {
     const std::string problem = data::check_fold(ex.table.items, f, ex.by_speaker);
@@ -447,6 +401,10 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
   if (opt.on_run_directory) opt.on_run_directory(ex.run_dir);
   detail::write_run_plan(ex.run_dir, cfg, ex.folds, ex.labels);
   detail::write_item_content(ex.run_dir, ex.content);
+  nlohmann::json corpus = nlohmann::json::object();
+  if (!cross.is_null()) corpus["cross_corpus"] = cross;
+  if (!cfg.classes.empty()) corpus["classes"] = {{"kept", cfg.classes}, {"left_out", classes_left_out}};
+  if (!corpus.empty()) util::write_text_atomic(ex.run_dir + "/corpus.json", corpus.dump(2) + "\n");
 
   RunSummary summary;
   summary.run_dir = ex.run_dir;

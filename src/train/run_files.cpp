@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 nlohmann::json model_card(const std::string& feature_set, const std::string& fingerprint, std::size_t dim,
                           const std::vector<std::string>& labels, const features::StandardScaler& scaler) {
-  return {{"feature_set", feature_set}, {"feature_fingerprint", fingerprint}, {"dim", dim},
+  return {{"format", "ser-model"},  {"format_version", 1},  // docs/SCHEMAS.md
+          {"feature_set", feature_set}, {"feature_fingerprint", fingerprint}, {"dim", dim},
           {"labels", labels},           {"scaler", scaler.to_json()},         {"toolkit_version", kVersion}};
 }
 
@@ -132,7 +133,10 @@ void write_item_content(const std::string& run_dir, const std::vector<eval::Cont
 }
 
 void require_corpus(const config::Config& cfg) {
-  if (!cfg.features.from_store) data::check_corpus_location(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
+  if (cfg.features.from_store) return;
+  data::check_corpus_location(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
+  const auto& p = cfg.protocol;
+  if (p.name == "cross_corpus") data::check_corpus_location(p.test_dataset, p.test_dataset == "manifest" ? p.test_manifest : p.test_root);
 }
 
 void write_run_plan(const std::string& run_dir, const config::Config& cfg, const std::vector<data::Fold>& folds,

@@ -63,7 +63,7 @@ TEST_F(ClassicCli, TrainsAndPredictsWithoutLibTorch) {
   const auto pred = run_cli("predict --model " + p("runs/lr") + " --format json " + p("clips/low0.wav") + " " +
                             p("clips/high3.wav"));
   ASSERT_EQ(pred.code, 0) << pred.out;
-  const auto j = nlohmann::json::parse(pred.out);
+  const auto j = nlohmann::json::parse(pred.out)["items"];
   EXPECT_EQ(j[0]["label"], "low");
   EXPECT_EQ(j[1]["label"], "high");
   const auto ev = run_cli("evaluate --model " + p("runs/lr/fold-1") + " --dataset manifest --manifest " + p("m.csv") +

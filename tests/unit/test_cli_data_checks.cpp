@@ -204,7 +204,7 @@ TEST_F(DataCheckCli, EachModelLearnsItsOutOfDistributionThreshold) {
   fs::copy_file(p("clips/low1.wav"), p("odd/low1.wav"));  // speaker spk1: fold 1 trained on it
   const auto learnt = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json " + p("odd"));
   ASSERT_EQ(learnt.code, 0) << learnt.err;
-  const auto rows = nlohmann::json::parse(learnt.out);
+  const auto rows = nlohmann::json::parse(learnt.out)["items"];
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_DOUBLE_EQ(rows[0]["ood_threshold"].get<double>(), threshold);
   EXPECT_NEAR(rows[0]["ood_score"].get<double>(), rows[0]["max_abs_z"].get<double>() / threshold, 1e-12);
@@ -215,14 +215,14 @@ TEST_F(DataCheckCli, EachModelLearnsItsOutOfDistributionThreshold) {
   // --ood-z sets a fixed threshold instead; a model from before learnt thresholds gets 50.
   const auto fixed = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json --ood-z 1e9 " + p("odd"));
   ASSERT_EQ(fixed.code, 0) << fixed.err;
-  EXPECT_FALSE(nlohmann::json::parse(fixed.out)[1]["ood"].get<bool>());
-  EXPECT_EQ(nlohmann::json::parse(fixed.out)[1]["ood_threshold"], 1e9);
+  EXPECT_FALSE(nlohmann::json::parse(fixed.out)["items"][1]["ood"].get<bool>());
+  EXPECT_EQ(nlohmann::json::parse(fixed.out)["items"][1]["ood_threshold"], 1e9);
   auto legacy = card;
   legacy.erase("ood");
   write_text_atomic(p("runs/lr/fold-1/model.json"), legacy.dump());
   const auto old = run_cli_streams("predict --model " + p("runs/lr/fold-1") + " --format json " + p("odd"));
   ASSERT_EQ(old.code, 0) << old.err;
-  EXPECT_EQ(nlohmann::json::parse(old.out)[0]["ood_threshold"], 50.0);
+  EXPECT_EQ(nlohmann::json::parse(old.out)["items"][0]["ood_threshold"], 50.0);
   auto damaged = card;
   damaged["ood"]["threshold"] = -1;
   write_text_atomic(p("runs/lr/fold-1/model.json"), damaged.dump());

@@ -173,13 +173,17 @@ TEST_F(EvaluateCli, GatesExitWithTheirOwnCodeAfterWritingOutputs) {
   nlohmann::json baseline = json_of("runs/tones/metrics.json");
   for (const char* k : {"accuracy", "balanced_accuracy", "macro_f1"}) baseline["summary"][k]["mean"] = 2.0;
   write_text_atomic(p("base.json"), baseline.dump());
-  fs::remove(run + "/report.md");
+  fs::remove_all(run + "/gates");
+  const std::string own_metrics = read_text(run + "/metrics.json"), own_report = read_text(run + "/report.md");
   const auto fail = run_cli("evaluate --run " + run + " --baseline " + p("base.json") + " --max-drop 0.02");
   EXPECT_EQ(fail.code, 3) << fail.out;
   EXPECT_NE(fail.out.find("gate FAILED"), std::string::npos) << fail.out;
-  ASSERT_TRUE(fs::exists(run + "/report.md")) << "outputs are written before the gate verdict";
-  EXPECT_NE(read_text(run + "/report.md").find("❌"), std::string::npos);
-  EXPECT_EQ(json_of("runs/tones/metrics.json")["gates"][0]["passed"], false);
+  // The gate's outputs go to <run>/gates/, written before the verdict; the run's own stay.
+  ASSERT_TRUE(fs::exists(run + "/gates/report.md")) << "outputs are written before the gate verdict";
+  EXPECT_NE(read_text(run + "/gates/report.md").find("❌"), std::string::npos);
+  EXPECT_EQ(json_of("runs/tones/gates/metrics.json")["gates"][0]["passed"], false);
+  EXPECT_EQ(read_text(run + "/metrics.json"), own_metrics);
+  EXPECT_EQ(read_text(run + "/report.md"), own_report);
 
   // Gate mistakes are usage errors (exit 2), named.
   for (const std::string& bad : std::vector<std::string>{"--fail-under uar=abc", "--fail-under recall=0.5", "--fail-under uar=1.5",
@@ -249,7 +253,7 @@ TEST_F(EvaluateCli, PredictInEveryFormatOnOddAudio) {
 
   const auto json = run_cli("--quiet predict --model " + p("runs/tones") + " --format json " + p("clips"));
   ASSERT_EQ(json.code, 0) << json.out;
-  const auto j = nlohmann::json::parse(without_warnings(json.out));
+  const auto j = nlohmann::json::parse(without_warnings(json.out))["items"];
   EXPECT_EQ(j.size(), 26u);  // 24 tones + 2 stereo clips, found recursively
   for (const auto& row : j) {
     double sum = 0;

@@ -146,7 +146,7 @@ TEST_F(GuardCli, OutOfRangeSilentAndEmptyInputsAreFlagged) {
   const auto json = run_cli("predict --model " + p("runs/lr") + " --format json --out " + p("o.json") + " " +
                             p("odd/silence.wav"));
   ASSERT_EQ(json.code, 0) << json.out;
-  EXPECT_TRUE(json_of("o.json")[0]["ood"].get<bool>()) << read_text(p("o.json"));
+  EXPECT_TRUE(json_of("o.json")["items"][0]["ood"].get<bool>()) << read_text(p("o.json"));
 }
 
 // Point 11: a model scored on its own training items says so, by id and by content.

@@ -137,7 +137,7 @@ TEST_F(TrustCli, StdoutParsesStrictlyWhateverIsWarned) {
   const auto json = run_cli_streams("predict --model " + p("runs/lr") + " --format json " + p("noise"));
   ASSERT_EQ(json.code, 0) << json.err;
   EXPECT_NE(json.err.find("[warning]"), std::string::npos) << "the noise clip is warned about on stderr:\n" << json.err;
-  const auto rows = nlohmann::json::parse(json.out);  // throws on anything but JSON
+  const auto rows = nlohmann::json::parse(json.out).at("items");  // throws on anything but JSON
   ASSERT_EQ(rows.size(), 2u);
   const auto& noise = rows[1];  // files are listed in path order: low0.wav, n.wav
   ASSERT_EQ(fs::path(noise["path"].get<std::string>()).filename(), "n.wav");
@@ -234,7 +234,9 @@ TEST_F(TrustCli, GatesCannotBeSwitchedOffByAccident) {
   const auto fail = run_cli_streams("evaluate --run " + run + " --fail-under uar=" + above);
   EXPECT_EQ(fail.code, 3) << fail.out << fail.err;
   EXPECT_NE(fail.out.find(">= " + above), std::string::npos) << fail.out;
-  EXPECT_EQ(json_of(run + "/metrics.json")["gates"][0]["gate"], "balanced_accuracy >= " + above);
+  // Gate results go to <run>/gates/: the run's own files stay as training wrote them.
+  EXPECT_EQ(json_of(run + "/gates/metrics.json")["gates"][0]["gate"], "balanced_accuracy >= " + above);
+  EXPECT_EQ(json_of(run + "/metrics.json"), m);
 
   // A baseline of another label set or corpus is refused, saying what differs.
   nlohmann::json other = m;
@@ -294,11 +296,11 @@ TEST_F(TrustCli, RepeatsRunsHaveTheOutputsOfAnyRunAndOneSchema) {
   spoil(run + "/repeat-1/fold-1/predictions.csv", 3);
   const auto gate = run_cli("evaluate --run " + run + " --fail-under uar=0.9999");
   EXPECT_EQ(gate.code, 3) << gate.out;
-  auto m = json_of(run + "/metrics.json");
+  auto m = json_of(run + "/gates/metrics.json");
   ASSERT_EQ(m["gates"].size(), 1u) << m.dump(2);
   EXPECT_EQ(m["gates"][0]["passed"], false);
-  EXPECT_NE(read_text(run + "/report.md").find("## Gates"), std::string::npos);
-  ASSERT_TRUE(fs::exists(run + "/confusion.csv"));
+  EXPECT_NE(read_text(run + "/gates/report.md").find("## Gates"), std::string::npos);
+  ASSERT_TRUE(fs::exists(run + "/gates/confusion.csv"));
   EXPECT_EQ(m["confusion_matrix"].size(), 3u);
   int total = 0;
   for (const auto& row : m["confusion_matrix"]) {
@@ -314,6 +316,11 @@ TEST_F(TrustCli, RepeatsRunsHaveTheOutputsOfAnyRunAndOneSchema) {
   EXPECT_TRUE(fs::exists(p("rep-eval/repeat-1/report.md")));
   EXPECT_EQ(read_text(run + "/metrics.json"), before);
 
+  // The gate's aggregate came from the edited fold files; a re-aggregation without a gate
+  // rebuilds the run's own files from them too.
+  EXPECT_LT(json_of(run + "/gates/metrics.json")["accuracy"].get<double>(),
+            nlohmann::json::parse(before_edit)["accuracy"].get<double>());
+  ASSERT_EQ(run_cli("evaluate --run " + run).code, 0);
   EXPECT_LT(json_of(run + "/metrics.json")["accuracy"].get<double>(), nlohmann::json::parse(before_edit)["accuracy"].get<double>());
   const auto fold1 = json_of(run + "/repeat-1/metrics.json")["folds"][0];
   EXPECT_LT(fold1["accuracy"].get<double>(), 1.0) << fold1.dump();
@@ -347,5 +354,37 @@ TEST_F(TrustCli, RepeatsRunsHaveTheOutputsOfAnyRunAndOneSchema) {
       << "the edited repeat differs from the other";
 }
 
-}  // namespace
 
+
+// A manifest's speaker, label and own columns come back with each prediction, in CSV and JSON,
+// so a script never joins the output back to its manifest.
+TEST_F(TrustCli, PredictCarriesTheManifestColumns) {
+  train(config("lr"));
+  const auto csv = run_cli_streams("predict --model " + p("runs/lr") + " --format csv " + p("m.csv"));
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  const auto rows = ser::util::parse_csv(csv.out, "stdout");
+  ASSERT_EQ(rows.size(), 25u);
+  const auto& header = rows[0].fields;
+  ASSERT_GE(header.size(), 6u);
+  EXPECT_EQ(header[1], "true");
+  EXPECT_EQ(header[3], "speaker");
+  EXPECT_EQ(header[4], "gender");
+  EXPECT_EQ(header[5], "max_abs_z");
+  EXPECT_EQ(rows[1].fields[1], "low");  // the manifest's label, one of the model's
+  EXPECT_EQ(rows[1].fields[3], "spk0");
+  EXPECT_EQ(rows[1].fields[4], "male");
+
+  const auto json = run_cli_streams("predict --model " + p("runs/lr") + " --format json " + p("m.csv"));
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto first = nlohmann::json::parse(json.out)["items"][0];
+  EXPECT_EQ(first["speaker"], "spk0");
+  EXPECT_EQ(first["manifest_label"], "low");
+  EXPECT_EQ(first["metadata"]["gender"], "male");
+  // A file given as it is has none of them.
+  const auto loose = run_cli_streams("predict --model " + p("runs/lr") + " --format json " + p("clips/low0.wav"));
+  const auto item = nlohmann::json::parse(loose.out)["items"][0];
+  EXPECT_EQ(item["speaker"], "");
+  EXPECT_TRUE(item["metadata"].empty());
+}
+
+}  // namespace

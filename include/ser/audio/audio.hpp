@@ -44,6 +44,10 @@ struct Signal {
   // Things about the file a user should know that do not stop it from being used, e.g. bytes
   // after the declared audio data that are not a valid chunk (the header may understate it).
   std::vector<std::string> warnings = {};
+  // The file's own rate and effective bandwidth (effective_bandwidth_hz of the decoded samples,
+  // before any resampling): what a model can know about the band an input really covers.
+  int native_rate = 0;
+  double bandwidth_hz = 0;
   double duration_seconds() const {
     return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
   }
@@ -84,6 +88,13 @@ std::vector<std::string> header_warnings(const std::string& path);
 // anything is allocated and refused (ser::Error, input kind) above max_len samples; max_len 0
 // means limits().max_seconds at kMaxSampleRate.
 std::vector<float> resample(const std::vector<float>& in, double in_rate, double out_rate, std::size_t max_len = 0);
+
+// The highest frequency that carries signal rather than the noise floor, in Hz (at most rate / 2):
+// the upper edge of the last 100 Hz band of the long-term spectrum (Hann, ~25 Hz bins, up to 128
+// frames spread over the signal) that stands clear of the floor. A 16 kHz recording stored at
+// 48 kHz gives ~8000, telephone audio ~3400-4000, a full-band recording close to rate / 2; all
+// zeros give 0. Cheap (about a millisecond for a few seconds of audio).
+double effective_bandwidth_hz(const float* samples, std::size_t n, int rate);
 
 // Writes a mono 16-bit PCM (or float) WAV atomically.
 void write_wav(const std::string& path, const Signal& signal, bool float32 = false);

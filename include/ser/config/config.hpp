@@ -24,6 +24,10 @@ struct FeatureConfig {
   // global: one scaler fitted on the training rows. speaker: each speaker standardised by its
   // own statistics first (features/speaker_norm.hpp); transductive for test speakers.
   std::string normalize = "global";
+  // Upper analysis frequency in Hz; 0 analyses the whole band up to the set's rate / 2 (11025 Hz).
+  // 8000 analyses what every 16 kHz recording holds: audio above 16 kHz is resampled to 16 kHz
+  // first (features::load_for), so the band a 16 kHz input lacks is empty in training too.
+  double fmax = 0;
 };
 
 // Training-time augmentation: every recipe (augment.hpp's grammar) makes `copies` copies of each
@@ -47,6 +51,10 @@ struct Config {
   // Corpus label -> model label, for evaluating a model on another corpus (`ser evaluate`);
   // e.g. {"anger": "angry"}. Labels not mapped are used as they are.
   std::map<std::string, std::string> label_map;
+  // The classes to train on, in this order (after label_map); items of other labels are left
+  // out and counted. Empty: every label of the corpus. E.g. Emo-DB on the six classes it shares
+  // with RAVDESS, for a within-corpus run that pairs with a cross-corpus one in `ser compare`.
+  std::vector<std::string> classes;
 };
 
 // Reads and validates a config file. Throws ser::Error (config kind) naming the file and key.

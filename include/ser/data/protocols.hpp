@@ -6,6 +6,7 @@
 // std::uniform_int_distribution, whose output differs between standard libraries).
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,7 @@ struct Fold {
 };
 
 struct ProtocolConfig {
-  std::string name = "speaker_kfold";  // random_kfold | speaker_kfold | holdout
+  std::string name = "speaker_kfold";  // random_kfold | speaker_kfold | holdout | cross_corpus
   int k = 5;  // random_kfold folds; speaker_kfold folds when made from the data
   // speaker_kfold: the test speakers of each fold; empty = the built-in table of `dataset`, or,
   // for a corpus without one (a manifest), k speaker-disjoint folds made from its speakers.
@@ -35,6 +36,11 @@ struct ProtocolConfig {
   // Items with identical audio on both sides of a fold's train/test boundary are refused (their
   // test scores would not be held-out) unless this is set; they are then counted and warned about.
   bool allow_duplicates = false;
+  // cross_corpus: train on the config's corpus (all of it), test on this one, with the classes
+  // both share. test_label_map renames test-corpus labels to training labels ("anger": "angry");
+  // unmapped labels are used as they are. Features of the test corpus go to test_features_out.
+  std::string test_dataset, test_root, test_manifest, test_features_out;
+  std::map<std::string, std::string> test_label_map;
 };
 
 // The built-in speaker_kfold table for a dataset ("ravdess": the EmoBox 6 folds of 4 actors;

@@ -2,6 +2,7 @@
 // Batch extraction of one feature set over a corpus index into a feature store:
 //   <out_dir>/features.npy  N x dim float32, one row per extracted item, in index order
 //   <out_dir>/index.csv     id,path,label,speaker,<metadata columns...>, same row order
+//   <out_dir>/audio.csv     id,native_rate,bandwidth_hz: each file's own rate and effective band
 //   <out_dir>/meta.json     feature set, blocks, fingerprint, counts, every failure with reason
 // Per-file results are cached by content, so re-running over an unchanged corpus decodes nothing.
 #include <cstddef>
@@ -21,6 +22,14 @@ struct ExtractOptions {
   bool use_cache = true;
   std::string cache_dir;   // empty = <out_dir>/cache
   bool progress = true;    // progress line on stderr, only when stderr is a terminal
+};
+
+// What decoding learnt about a file's audio (audio::Signal): its own sample rate and effective
+// bandwidth in Hz. 0 / 0 when unknown (a store written before they were recorded).
+struct AudioFacts {
+  int native_rate = 0;
+  double bandwidth_hz = 0;
+  bool known() const { return native_rate > 0; }
 };
 
 struct FileFailure {
@@ -52,6 +61,7 @@ struct FeatureTable {
   std::vector<std::string> metadata_columns;
   std::size_t dim = 0;
   std::vector<float> values;  // row-major items.size() x dim
+  std::vector<AudioFacts> audio;  // one per item (audio.csv); empty for stores written before it
   nlohmann::json meta;
 
   const float* row(std::size_t i) const { return values.data() + i * dim; }
@@ -66,6 +76,7 @@ FeatureTable read_feature_store(const std::string& dir);
 struct ComputedFeatures {
   std::vector<float> values;         // ok.size() x dim, row-major
   std::vector<std::size_t> ok;       // indices into `paths` of the rows, ascending
+  std::vector<AudioFacts> audio;     // one per row
   std::vector<FileFailure> failures;  // the other paths, with the reason
   std::vector<FileFailure> warnings;  // usable paths whose header looks damaged (also logged)
 };

@@ -25,6 +25,9 @@ class FeatureSet {
   virtual std::string settings_fingerprint() const = 0;
   // One vector for one utterance (already loaded at sample_rate()). Throws ser::Error.
   virtual std::vector<float> compute(const audio::Signal& signal) const = 0;
+  // The upper analysis frequency in Hz (features.fmax), 0 when the whole band up to
+  // sample_rate() / 2 is analysed. Audio is band-limited to it by load_for() before compute().
+  virtual double band_limit_hz() const { return 0; }
 
   std::size_t dim() const {
     std::size_t d = 0;
@@ -34,7 +37,15 @@ class FeatureSet {
 };
 
 std::vector<std::string> feature_set_names();
-// Throws a config error naming the unknown set and listing the known ones.
-std::unique_ptr<FeatureSet> make_feature_set(const std::string& name);
+// Throws a config error naming the unknown set and listing the known ones. fmax > 0 band-limits
+// the audio to fmax Hz first (features.fmax; a config error unless 1000 <= fmax < the set's
+// sample_rate() / 2): the set keeps its name and rate, its fingerprint gains the limit.
+std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax = 0);
+
+// Decodes `path` for `set`: librosa.load at set.sample_rate(), except that with a band limit a
+// file whose rate exceeds 2 x fmax is first resampled to 2 x fmax (soxr HQ), so that a 48 kHz
+// recording is analysed over the band a 16 kHz one has. The Signal keeps the file's own rate and
+// effective bandwidth. Throws ser::Error naming the file.
+audio::Signal load_for(const std::string& path, const FeatureSet& set);
 
 }  // namespace ser::features

@@ -6,9 +6,11 @@
 // loaded only when a member is a torch model, so classic models predict without it.
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ser/features/bandwidth.hpp"
 #include "ser/features/registry.hpp"
 #include "ser/model/scoring.hpp"
 
@@ -39,6 +41,12 @@ class Predictor {
   // Every member has an out-of-distribution threshold learnt at training (model.json "ood": the
   // 99th percentile of max |z| on held-out training speech); models from before have none.
   bool calibrated() const;
+  // The upper analysis frequency the model's features were made with (model.json
+  // band_limit_hz, features.fmax; 0: the whole band): make_feature_set(feature_set(), this).
+  double band_limit_hz() const;
+  // The band its training files covered (model.json "audio"); nullopt for models from before it
+  // was recorded. Inputs below it get features::bandwidth_warning.
+  std::optional<features::TrainedBand> trained_band() const;
 
   // rows: n x dim raw (unscaled) features, row-major. groups: one speaker name per row (required
   // for speaker-normalised models, ignored otherwise). Each member standardises with its own
