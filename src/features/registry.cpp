@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ser/error.hpp"
+#include "ser/util/csv.hpp"
 #include "ser/features/functionals.hpp"
 #include "ser/features/issa193.hpp"
 
@@ -106,7 +107,7 @@ std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fma
   const double nyquist = set->sample_rate() / 2.0;
   if (!(fmax >= 1000 && fmax < nyquist) || std::lround(2 * fmax) != 2 * fmax) {
     fail_config("features.fmax", "must be 0 (the whole band) or a whole or half number of Hz in [1000, " +
-                                     std::to_string(static_cast<int>(nyquist)) + ") (got " + std::to_string(fmax) + ")");
+                                     std::to_string(static_cast<int>(nyquist)) + ") (got " + util::format_double("%g", fmax) + ")");
   }
   return std::make_unique<BandLimited>(std::move(set), fmax);
 }
