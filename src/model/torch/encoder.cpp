@@ -1,0 +1,216 @@
+#include "encoder.hpp"
+
+#include <torch/serialize.h>
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "ser/error.hpp"
+
+namespace F = torch::nn::functional;
+
+namespace ser::model {
+
+namespace {
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, double eps) {
+  return torch::layer_norm(x, {x.size(-1)}, w, b, eps);
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return torch::addmm(b, x, w.t());
+}
+
+}  // namespace
+
+std::map<std::string, CheckpointTensor> read_torch_state_dict(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_input(path, "cannot be read");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    fail_input(path, "not a readable torch.save state dict (" + what + ")");
+  }
+  if (!value.isGenericDict()) fail_input(path, "not a state dict (a dict of tensors)");
+  std::map<std::string, CheckpointTensor> out;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString()) fail_input(path, "a state dict key is not a string");
+    const std::string name = entry.key().toStringRef();
+    if (!entry.value().isTensor()) fail_input(path, "'" + name + "' is not a tensor");
+    const torch::Tensor t = entry.value().toTensor();
+    if (!t.is_floating_point()) fail_input(path, "tensor '" + name + "' is not floating point");
+    CheckpointTensor ct;
+    ct.dtype = t.scalar_type() == torch::kFloat16 ? "F16" : t.scalar_type() == torch::kBFloat16 ? "BF16" : "F32";
+    ct.shape = t.sizes().vec();
+    const torch::Tensor f = t.to(torch::kFloat32).contiguous();
+    ct.values.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+    out.emplace(name, std::move(ct));
+  }
+  return out;
+}
+
+SpeechEncoder SpeechEncoder::load(const std::string& dir) {
+  EncoderConfig cfg = read_encoder_config(dir);
+  const std::string file = encoder_weights_file(dir);
+  auto all = file.size() >= 12 && file.compare(file.size() - 12, 12, ".safetensors") == 0 ? read_safetensors(file)
+                                                                                          : read_torch_state_dict(file);
+  return SpeechEncoder(cfg, encoder_tensors(cfg, std::move(all), file));
+}
+
+SpeechEncoder::SpeechEncoder(EncoderConfig config, const std::map<std::string, CheckpointTensor>& tensors)
+    : config_(std::move(config)) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : tensors) {
+    weights_[name] = torch::from_blob(const_cast<float*>(t.values.data()), t.shape, torch::kFloat32).clone();
+  }
+  // Weight normalisation over dim 2 (torch.nn.utils.weight_norm(conv, dim=2)): for each kernel
+  // position k, weight[:, :, k] = g[k] * v[:, :, k] / ||v[:, :, k]||.
+  const torch::Tensor v = get("encoder.pos_conv_embed.conv.weight_v");
+  const torch::Tensor g = get("encoder.pos_conv_embed.conv.weight_g");
+  const torch::Tensor norm = v.pow(2).sum(torch::IntArrayRef{0, 1}, /*keepdim=*/true).sqrt();
+  pos_conv_weight_ = v * (g / norm);
+}
+
+torch::Tensor SpeechEncoder::get(const std::string& name) const {
+  const auto it = weights_.find(name);
+  if (it == weights_.end()) fail_runtime("encoder", "tensor '" + name + "' is missing");
+  return it->second;
+}
+
+std::int64_t SpeechEncoder::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& [name, t] : weights_) n += t.numel();
+  return n;
+}
+
+// WavLM: the bucketed relative position of every (query, key) pair, looked up in layer 0's
+// embedding: heads x frames x frames. Buckets as Hugging Face's _relative_positions_bucket.
+torch::Tensor SpeechEncoder::relative_position_bias(std::int64_t frames) const {
+  const auto pos = torch::arange(frames, torch::kLong);
+  const torch::Tensor relative = pos.unsqueeze(0) - pos.unsqueeze(1);  // memory - context
+  const std::int64_t half = config_.num_buckets / 2;
+  torch::Tensor buckets = (relative > 0).to(torch::kLong) * half;
+  const torch::Tensor distance = relative.abs();
+  const std::int64_t max_exact = half / 2;
+  const torch::Tensor is_small = distance < max_exact;
+  torch::Tensor large = torch::log(distance.to(torch::kFloat32) / static_cast<float>(max_exact));
+  large = large / static_cast<float>(std::log(static_cast<double>(config_.max_bucket_distance) / max_exact));
+  large = large * static_cast<float>(half - max_exact);
+  torch::Tensor large_bucket = (large + static_cast<float>(max_exact)).to(torch::kLong);
+  large_bucket = torch::min(large_bucket, torch::full_like(large_bucket, half - 1));
+  buckets = buckets + torch::where(is_small, distance, large_bucket);
+  const torch::Tensor values = F::embedding(buckets, get("encoder.layers.0.attention.rel_attn_embed.weight"));
+  return values.permute({2, 0, 1});  // heads x q x k
+}
+
+torch::Tensor SpeechEncoder::attention(const torch::Tensor& x, int layer, const torch::Tensor& position_bias) const {
+  const std::string p = "encoder.layers." + std::to_string(layer) + ".attention.";
+  const std::int64_t t = x.size(0), heads = config_.num_attention_heads, dim = config_.hidden_size / heads;
+  const double scaling = 1.0 / std::sqrt(static_cast<double>(dim));
+  const auto split = [&](const torch::Tensor& y) { return y.view({t, heads, dim}).transpose(0, 1); };  // heads x t x dim
+  const torch::Tensor q = split(linear(x, get(p + "q_proj.weight"), get(p + "q_proj.bias")) * scaling);
+  const torch::Tensor k = split(linear(x, get(p + "k_proj.weight"), get(p + "k_proj.bias")));
+  const torch::Tensor v = split(linear(x, get(p + "v_proj.weight"), get(p + "v_proj.bias")));
+  torch::Tensor scores = torch::matmul(q, k.transpose(1, 2));  // heads x t x t
+  if (position_bias.defined()) {
+    // Gated relative position bias: each head's gate from its slice of the layer input.
+    const torch::Tensor gates_in = x.view({t, heads, dim}).transpose(0, 1);  // heads x t x dim
+    const torch::Tensor proj =
+        linear(gates_in.reshape({heads * t, dim}), get(p + "gru_rel_pos_linear.weight"), get(p + "gru_rel_pos_linear.bias"))
+            .view({heads, t, 2, 4})
+            .sum(-1);
+    const auto gate = torch::sigmoid(proj).chunk(2, -1);
+    const torch::Tensor constant = get(p + "gru_rel_pos_const").view({heads, 1, 1});
+    const torch::Tensor gate_out = gate[0] * (gate[1] * constant - 1.0) + 2.0;  // heads x t x 1
+    scores = scores + gate_out * position_bias;
+  }
+  const torch::Tensor probs = torch::softmax(scores, -1);
+  const torch::Tensor context = torch::matmul(probs, v).transpose(0, 1).reshape({t, heads * dim});
+  return linear(context, get(p + "out_proj.weight"), get(p + "out_proj.bias"));
+}
+
+SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples) const {
+  torch::NoGradGuard no_grad;
+  const auto& c = config_;
+  if (static_cast<std::int64_t>(samples.size()) < c.receptive_field()) {
+    fail_input("encoder", "clip of " + std::to_string(samples.size()) + " samples is shorter than the " +
+                              std::to_string(c.receptive_field()) + " the encoder needs for one frame");
+  }
+  torch::Tensor x = torch::from_blob(const_cast<float*>(samples.data()), {static_cast<std::int64_t>(samples.size())},
+                                     torch::kFloat32)
+                        .clone();
+  if (c.do_normalize) {
+    // Wav2Vec2FeatureExtractor: (x - mean) / sqrt(var + 1e-7), population variance, in float32.
+    const torch::Tensor mean = x.mean();
+    const torch::Tensor var = (x - mean).pow(2).mean();
+    x = (x - mean) / torch::sqrt(var + 1e-7);
+  }
+  // Feature extractor: 1 x C x T.
+  x = x.view({1, 1, -1});
+  for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
+    const std::string p = "feature_extractor.conv_layers." + std::to_string(i) + ".";
+    x = F::conv1d(x, get(p + "conv.weight"),
+                  F::Conv1dFuncOptions().stride(c.conv_stride[i]).bias(c.conv_bias ? get(p + "conv.bias") : torch::Tensor()));
+    if (c.feat_extract_norm == "layer") {
+      x = layer_norm(x.transpose(1, 2), get(p + "layer_norm.weight"), get(p + "layer_norm.bias"), 1e-5).transpose(1, 2);
+    } else if (i == 0) {
+      x = F::group_norm(x, F::GroupNormFuncOptions(c.conv_dim[0])
+                               .weight(get(p + "layer_norm.weight"))
+                               .bias(get(p + "layer_norm.bias"))
+                               .eps(1e-5));
+    }
+    x = torch::gelu(x);
+  }
+  Output out;
+  out.cnn = x[0].transpose(0, 1).contiguous();  // T x C
+  // Feature projection.
+  torch::Tensor h = out.cnn;
+  if (c.model_type != "hubert" || c.feat_proj_layer_norm) {
+    h = layer_norm(h, get("feature_projection.layer_norm.weight"), get("feature_projection.layer_norm.bias"), c.layer_norm_eps);
+  }
+  h = linear(h, get("feature_projection.projection.weight"), get("feature_projection.projection.bias"));
+  // Convolutional position embedding (an even kernel drops its last frame), GELU, added.
+  const std::int64_t k = c.num_conv_pos_embeddings, frames = h.size(0);
+  torch::Tensor pos = F::conv1d(h.t().unsqueeze(0), pos_conv_weight_,
+                                F::Conv1dFuncOptions()
+                                    .padding(k / 2)
+                                    .groups(c.num_conv_pos_embedding_groups)
+                                    .bias(get("encoder.pos_conv_embed.conv.bias")));
+  if (k % 2 == 0) pos = pos.slice(2, 0, pos.size(2) - 1);
+  h = h + torch::gelu(pos)[0].t();
+  const bool pre_ln = c.do_stable_layer_norm;
+  if (!pre_ln) h = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
+  out.hidden.push_back(h);
+  const torch::Tensor bias = c.model_type == "wavlm" ? relative_position_bias(frames) : torch::Tensor();
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "encoder.layers." + std::to_string(l) + ".";
+    auto ff = [&](const torch::Tensor& y) {
+      const torch::Tensor mid = torch::gelu(
+          linear(y, get(p + "feed_forward.intermediate_dense.weight"), get(p + "feed_forward.intermediate_dense.bias")));
+      return linear(mid, get(p + "feed_forward.output_dense.weight"), get(p + "feed_forward.output_dense.bias"));
+    };
+    if (pre_ln) {
+      const torch::Tensor a = layer_norm(h, get(p + "layer_norm.weight"), get(p + "layer_norm.bias"), c.layer_norm_eps);
+      h = h + attention(a, l, bias);
+      h = h + ff(layer_norm(h, get(p + "final_layer_norm.weight"), get(p + "final_layer_norm.bias"), c.layer_norm_eps));
+    } else {
+      h = h + attention(h, l, bias);
+      h = layer_norm(h, get(p + "layer_norm.weight"), get(p + "layer_norm.bias"), c.layer_norm_eps);
+      h = h + ff(h);
+      h = layer_norm(h, get(p + "final_layer_norm.weight"), get(p + "final_layer_norm.bias"), c.layer_norm_eps);
+    }
+    out.hidden.push_back(h);
+  }
+  out.raw_last = h;
+  if (pre_ln) {
+    out.hidden.back() = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
+  }
+  return out;
+}
+
+}  // namespace ser::model
