@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "ser/error.hpp"
+#include "ser/model/encoder.hpp"
 #include "ser/augment/augment.hpp"
 #include "ser/dsp/fft.hpp"
 #include "ser/features/registry.hpp"
@@ -28,15 +30,58 @@ nlohmann::json feature_sets_json() {
   return sets;
 }
 
+// `ser info --encoder DIR`: what the folder holds, loaded as `ser extract` would load it.
+int print_encoder(const std::string& dir, bool as_json) {
+  if (!std::filesystem::is_directory(dir)) throw Error(ErrorKind::Usage, dir, "no such encoder folder");
+  const auto encoder = model::load_speech_encoder(dir);
+  const model::EncoderConfig& c = encoder->config();
+  const nlohmann::json j = {
+      {"format", "ser-encoder-info"},
+      {"format_version", 1},
+      {"folder", dir},
+      {"weights", model::encoder_weights_file(dir)},
+      {"model_type", c.model_type},
+      {"feature_extractor", c.feat_extract_norm == "layer" ? "layer norm on every conv" : "group norm on the first conv"},
+      {"encoder_layout", c.do_stable_layer_norm ? "pre-LN (stable layer norm)" : "post-LN"},
+      {"hidden_size", c.hidden_size},
+      {"transformer_layers", c.num_hidden_layers},
+      {"attention_heads", c.num_attention_heads},
+      {"hidden_states", c.num_hidden_layers + 1},
+      {"parameters", encoder->parameter_count()},
+      {"sampling_rate", c.sampling_rate},
+      {"do_normalize", c.do_normalize},
+      {"receptive_field_samples", c.receptive_field()},
+      {"hop_samples", c.hop()},
+      {"frame_rate_hz", static_cast<double>(c.sampling_rate) / c.hop()}};
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << dir << ": " << c.model_type << ", " << j["encoder_layout"].get<std::string>() << ", "
+            << j["feature_extractor"].get<std::string>() << "\n"
+            << "  weights:        " << j["weights"].get<std::string>() << " (" << encoder->parameter_count()
+            << " parameters)\n"
+            << "  layers:         hidden states 0.." << c.num_hidden_layers << " (0: the transformer input), width "
+            << c.hidden_size << ", " << c.num_attention_heads << " heads\n"
+            << "  input:          " << c.sampling_rate << " Hz" << (c.do_normalize ? ", normalised per clip" : "")
+            << "; one frame per " << c.hop() << " samples (" << j["frame_rate_hz"].get<double>()
+            << " Hz), receptive field " << c.receptive_field() << " samples\n";
+  return 0;
+}
+
 }  // namespace
 
 void register_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "Version, build (FFT backend, SIMD, LibTorch backend, CUDA with --torch), feature sets");
   auto as_json = std::make_shared<bool>(false);
   auto with_torch = std::make_shared<bool>(false);
+  auto encoder_dir = std::make_shared<std::string>();
   sub->add_flag("--json", *as_json, "Print as JSON");
+  sub->add_option("--encoder", *encoder_dir,
+                  "A Hugging Face wav2vec2 / HuBERT / WavLM folder: print its architecture, parameters and layers");
   sub->add_flag("--torch", *with_torch, "Load LibTorch and report its version, CUDA devices and threads");
-  add_runner("info", [as_json, with_torch]() {
+  add_runner("info", [as_json, with_torch, encoder_dir]() {
+    if (!encoder_dir->empty()) return print_encoder(*encoder_dir, *as_json);
     nlohmann::json j = {{"format", "ser-info"}, {"format_version", 1}};  // docs/SCHEMAS.md
     j["version"] = kVersion;
     j["torch_backend"] = model::torch_backend_path();

@@ -75,3 +75,10 @@ bool torch_backend_loaded() {
 }
 
 }  // namespace ser::model
+
+namespace ser::model {
+std::unique_ptr<SpeechEncoderModel> load_speech_encoder(const std::string& dir) {
+  read_encoder_config(dir);  // a folder without config.json is a config error before LibTorch loads
+  return torch_backend().load_speech_encoder(dir);
+}
+}  // namespace ser::model

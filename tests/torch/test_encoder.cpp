@@ -87,3 +87,32 @@ TEST(Encoder, ShortClipsAndBadFoldersAreNamedErrors) {
   EXPECT_NO_THROW(encoder.forward(std::vector<float>(400, 0.1f)));
   EXPECT_THROW(model::SpeechEncoder::load(encoders_dir() + "/clips"), Error);  // no config.json
 }
+
+// Long clips in chunks: the same frames as one pass; with a layer-norm feature extractor the CNN
+// frames are equal, and every layer stays finite and of the right shape.
+TEST(Encoder, ChunkedClipsKeepEveryFrame) {
+  const std::string dir = encoders_dir() + "/hubert-tiny-stable";
+  if (!fs::exists(dir)) GTEST_SKIP() << "no encoder references at " << dir;
+  const auto encoder = model::load_torch_speech_encoder(dir);
+  const audio::Signal s = audio::read_mono(encoders_dir() + "/clips/c01.wav");  // 5.2 s
+  const model::EncodedClip whole = encoder->encode(s.samples, 0);
+  const model::EncodedClip one = encoder->encode(s.samples, 30);  // shorter than a chunk: one pass
+  EXPECT_EQ(one.cnn, whole.cnn);
+  EXPECT_EQ(one.hidden.back(), whole.hidden.back());
+  for (const double chunk : {1.0, 1.7}) {
+    const model::EncodedClip parts = encoder->encode(s.samples, chunk);
+    ASSERT_EQ(parts.frames, whole.frames) << chunk;
+    ASSERT_EQ(parts.cnn.size(), whole.cnn.size());
+    double err = 0, ref = 0;
+    for (std::size_t i = 0; i < whole.cnn.size(); ++i) {
+      err = std::max(err, static_cast<double>(std::fabs(parts.cnn[i] - whole.cnn[i])));
+      ref = std::max(ref, static_cast<double>(std::fabs(whole.cnn[i])));
+    }
+    EXPECT_LE(err / ref, 1e-5) << chunk;
+    ASSERT_EQ(parts.hidden.size(), whole.hidden.size());
+    for (const auto& layer : parts.hidden) {
+      ASSERT_EQ(layer.size(), whole.frames * whole.width);
+      for (float v : layer) ASSERT_TRUE(std::isfinite(v));
+    }
+  }
+}

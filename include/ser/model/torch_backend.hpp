@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ser/model/build_info.hpp"
+#include "ser/model/encoder.hpp"
 #include "ser/model/runtime.hpp"
 #include "ser/model/scoring.hpp"
 #include "ser/train/trainer.hpp"
@@ -17,7 +18,7 @@
 namespace ser::model {
 
 // Bumped whenever a signature below changes, so a stale library is refused rather than misused.
-constexpr int kTorchBackendAbi = 2;
+constexpr int kTorchBackendAbi = 3;
 
 struct TorchBackend {
   int abi = 0;
@@ -29,6 +30,8 @@ struct TorchBackend {
   void (*configure_cpu_runtime)(const CpuRuntimeOptions& options) = nullptr;
   // A saved torch model (model.pt) on `device` ("cpu" | "cuda" | "auto").
   std::unique_ptr<ScoringModel> (*load_scoring_model)(const std::string& model_pt, const std::string& device) = nullptr;
+  // A speech encoder folder (model/encoder.hpp), on the CPU.
+  std::unique_ptr<SpeechEncoderModel> (*load_speech_encoder)(const std::string& dir) = nullptr;
 };
 
 // Opens the backend on first call. Throws ser::Error (runtime) naming the library when it is

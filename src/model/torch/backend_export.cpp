@@ -1,6 +1,7 @@
 // The table libser_torch.so hands the loader (ser/model/torch_backend.hpp).
 #include "ser/model/torch_backend.hpp"
 
+#include "encoder.hpp"
 #include "torch_internal.hpp"
 
 extern "C" __attribute__((visibility("default"))) const ser::model::TorchBackend* ser_torch_backend() {
@@ -12,6 +13,7 @@ extern "C" __attribute__((visibility("default"))) const ser::model::TorchBackend
     t.build_info = &ser::model::torch_build_info;
     t.configure_cpu_runtime = &ser::model::configure_cpu_runtime;
     t.load_scoring_model = &ser::model::load_torch_scoring_model;
+    t.load_speech_encoder = &ser::model::load_torch_speech_encoder;
     return t;
   }();
   return &table;

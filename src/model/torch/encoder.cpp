@@ -134,22 +134,29 @@ torch::Tensor SpeechEncoder::attention(const torch::Tensor& x, int layer, const 
   return linear(context, get(p + "out_proj.weight"), get(p + "out_proj.bias"));
 }
 
-SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples) const {
+std::vector<float> SpeechEncoder::normalized(const std::vector<float>& samples) const {
+  if (!config_.do_normalize || samples.empty()) return samples;
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = torch::from_blob(const_cast<float*>(samples.data()), {static_cast<std::int64_t>(samples.size())},
+                                     torch::kFloat32);
+  // Wav2Vec2FeatureExtractor: (x - mean) / sqrt(var + 1e-7), population variance, in float32.
+  const torch::Tensor mean = x.mean();
+  const torch::Tensor var = (x - mean).pow(2).mean();
+  const torch::Tensor y = ((x - mean) / torch::sqrt(var + 1e-7)).contiguous();
+  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
+}
+
+SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples, bool normalize) const {
   torch::NoGradGuard no_grad;
   const auto& c = config_;
   if (static_cast<std::int64_t>(samples.size()) < c.receptive_field()) {
     fail_input("encoder", "clip of " + std::to_string(samples.size()) + " samples is shorter than the " +
                               std::to_string(c.receptive_field()) + " the encoder needs for one frame");
   }
-  torch::Tensor x = torch::from_blob(const_cast<float*>(samples.data()), {static_cast<std::int64_t>(samples.size())},
+  const std::vector<float> input = normalize ? normalized(samples) : samples;
+  torch::Tensor x = torch::from_blob(const_cast<float*>(input.data()), {static_cast<std::int64_t>(input.size())},
                                      torch::kFloat32)
                         .clone();
-  if (c.do_normalize) {
-    // Wav2Vec2FeatureExtractor: (x - mean) / sqrt(var + 1e-7), population variance, in float32.
-    const torch::Tensor mean = x.mean();
-    const torch::Tensor var = (x - mean).pow(2).mean();
-    x = (x - mean) / torch::sqrt(var + 1e-7);
-  }
   // Feature extractor: 1 x C x T.
   x = x.view({1, 1, -1});
   for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
@@ -211,6 +218,84 @@ SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples) 
     out.hidden.back() = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
   }
   return out;
+}
+
+}  // namespace ser::model
+
+namespace ser::model {
+
+namespace {
+
+class TorchSpeechEncoderModel : public SpeechEncoderModel {
+ public:
+  explicit TorchSpeechEncoderModel(SpeechEncoder e) : e_(std::move(e)) {}
+  const EncoderConfig& config() const override { return e_.config(); }
+  std::int64_t parameter_count() const override { return e_.parameter_count(); }
+
+  // Long clips: chunks of chunk_seconds whose starts are multiples of the hop, each with a
+  // context margin of min(chunk / 4, 2 s) on both sides; from chunk i the frames of its core
+  // [i * core, (i + 1) * core) are kept, so every output frame is computed once, its receptive
+  // field inside the chunk, and with at least the margin of audio on each side for attention.
+  // The frames are the unchunked ones, one for one; their values differ where context differs:
+  // transformer layers attend within a chunk only, and a group-norm feature extractor (the base
+  // layout) normalises each chunk by its own statistics (a layer-norm one is per frame: equal).
+  EncodedClip encode(const std::vector<float>& samples, double chunk_seconds) const override {
+    const auto& c = e_.config();
+    const std::int64_t n = static_cast<std::int64_t>(samples.size()), hop = c.hop();
+    const std::int64_t chunk = static_cast<std::int64_t>(chunk_seconds * c.sampling_rate) / hop * hop;
+    if (chunk_seconds <= 0 || n <= chunk) return to_clip({e_.forward(samples)});
+    const std::int64_t margin = std::max<std::int64_t>(
+        (std::min<std::int64_t>(chunk / 4, 2 * c.sampling_rate) / hop) * hop, (c.receptive_field() / hop + 1) * hop);
+    const std::int64_t core = chunk - 2 * margin;
+    if (core < hop) fail_config("features.encoder.chunk_seconds", "too short for this encoder's context margin");
+    const std::vector<float> input = e_.normalized(samples);
+    // Frames of the whole clip: the conv stack's output length.
+    std::int64_t total = n;
+    for (std::size_t i = 0; i < c.conv_kernel.size(); ++i) total = (total - c.conv_kernel[i]) / c.conv_stride[i] + 1;
+    std::vector<SpeechEncoder::Output> parts;
+    std::vector<std::pair<std::int64_t, std::int64_t>> keep;  // per part: first and end frame within it
+    for (std::int64_t core_start = 0; core_start / hop < total; core_start += core) {
+      const std::int64_t start = std::max<std::int64_t>(0, core_start - margin);
+      const std::int64_t end = std::min(n, core_start + core + margin);
+      const std::vector<float> piece(input.begin() + start, input.begin() + end);
+      if (static_cast<std::int64_t>(piece.size()) < c.receptive_field()) break;
+      parts.push_back(e_.forward(piece, /*normalize=*/false));
+      const std::int64_t offset = start / hop;  // global index of the part's frame 0
+      const std::int64_t lo = core_start / hop - offset;
+      const std::int64_t hi = std::min((core_start + core) / hop, total) - offset;
+      keep.emplace_back(lo, std::min<std::int64_t>(hi, parts.back().cnn.size(0)));
+    }
+    return to_clip(parts, keep);
+  }
+
+ private:
+  static void append(std::vector<float>& out, const torch::Tensor& t, std::int64_t lo, std::int64_t hi) {
+    const torch::Tensor part = t.slice(0, lo, hi).contiguous();
+    out.insert(out.end(), part.data_ptr<float>(), part.data_ptr<float>() + part.numel());
+  }
+  static EncodedClip to_clip(const std::vector<SpeechEncoder::Output>& parts,
+                             std::vector<std::pair<std::int64_t, std::int64_t>> keep = {}) {
+    if (keep.empty()) keep.emplace_back(0, parts[0].cnn.size(0));
+    EncodedClip clip;
+    clip.width = static_cast<std::size_t>(parts[0].hidden[0].size(1));
+    clip.cnn_width = static_cast<std::size_t>(parts[0].cnn.size(1));
+    clip.hidden.resize(parts[0].hidden.size());
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      const auto [lo, hi] = keep[p];
+      if (hi <= lo) continue;
+      clip.frames += static_cast<std::size_t>(hi - lo);
+      append(clip.cnn, parts[p].cnn, lo, hi);
+      for (std::size_t l = 0; l < clip.hidden.size(); ++l) append(clip.hidden[l], parts[p].hidden[l], lo, hi);
+    }
+    return clip;
+  }
+  SpeechEncoder e_;
+};
+
+}  // namespace
+
+std::unique_ptr<SpeechEncoderModel> load_torch_speech_encoder(const std::string& dir) {
+  return std::make_unique<TorchSpeechEncoderModel>(SpeechEncoder::load(dir));
 }
 
 }  // namespace ser::model

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ser/model/checkpoint.hpp"
+#include "ser/model/encoder.hpp"
 
 namespace ser::model {
 
@@ -25,8 +26,11 @@ class SpeechEncoder {
     torch::Tensor raw_last;             // the last layer before a pre-LN encoder's final layer norm
   };
   // One clip at config().sampling_rate, mono. Throws ser::Error when it is shorter than the
-  // CNN's receptive field.
-  Output forward(const std::vector<float>& samples) const;
+  // CNN's receptive field. normalize false: the caller applied do_normalize already (chunks of
+  // one clip share the clip's statistics).
+  Output forward(const std::vector<float>& samples, bool normalize = true) const;
+  // The clip's do_normalize (zero mean, unit variance as Wav2Vec2FeatureExtractor), or a copy.
+  std::vector<float> normalized(const std::vector<float>& samples) const;
 
   const EncoderConfig& config() const { return config_; }
   std::int64_t parameter_count() const;
@@ -40,6 +44,10 @@ class SpeechEncoder {
   std::map<std::string, torch::Tensor> weights_;
   torch::Tensor pos_conv_weight_;  // weight normalisation applied once
 };
+
+// The backend's entry point (torch_backend.hpp): the encoder behind the torch-free interface,
+// with long clips encoded in chunks.
+std::unique_ptr<SpeechEncoderModel> load_torch_speech_encoder(const std::string& dir);
 
 // The tensors of a pytorch_model.bin (torch.save zip of a state dict), as float32.
 std::map<std::string, CheckpointTensor> read_torch_state_dict(const std::string& path);

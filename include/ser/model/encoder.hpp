@@ -1,0 +1,34 @@
+#pragma once
+// A speech encoder (wav2vec2, HuBERT, WavLM from a Hugging Face folder) as torch-free code sees
+// it: load through the LibTorch backend, then hidden states per layer as plain float matrices.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ser/model/checkpoint.hpp"
+
+namespace ser::model {
+
+struct EncodedClip {
+  std::size_t frames = 0, width = 0;       // width = hidden_size
+  std::vector<std::vector<float>> hidden;  // hidden_states[0..L], each frames x width, row-major
+  std::size_t cnn_width = 0;
+  std::vector<float> cnn;                  // the feature extractor's output, frames x cnn_width
+};
+
+class SpeechEncoderModel {
+ public:
+  virtual ~SpeechEncoderModel() = default;
+  virtual const EncoderConfig& config() const = 0;
+  virtual std::int64_t parameter_count() const = 0;
+  // One clip at config().sampling_rate. Audio longer than chunk_seconds (> 0) is encoded in
+  // chunks (see encode_chunked in the backend: README, "Speech encoders"). Thread-safe.
+  virtual EncodedClip encode(const std::vector<float>& samples, double chunk_seconds) const = 0;
+};
+
+// Loads `dir` through the LibTorch backend (opening it). Throws ser::Error naming the folder,
+// file or tensor.
+std::unique_ptr<SpeechEncoderModel> load_speech_encoder(const std::string& dir);
+
+}  // namespace ser::model
