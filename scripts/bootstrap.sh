@@ -10,7 +10,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
   libsndfile1-dev libsoxr-dev libfftw3-dev libeigen3-dev libtorch-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libbenchmark-dev
   libsvm-dev liblinear-dev liblbfgs-dev
-  librsvg2-bin)  # rsvg-convert: the tests render every SVG plot to PNG
+  librsvg2-bin  # rsvg-convert: the tests render every SVG plot to PNG
+  zlib1g-dev)   # the tests read the encoder references' .npz archives
 
 missing=()
 for p in "${PACKAGES[@]}"; do

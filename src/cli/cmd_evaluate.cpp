@@ -86,7 +86,7 @@ eval::EvaluationInput evaluate_model(const EvaluateArgs& a, const std::string& o
   }
 
   const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
-  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz());
+  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz(), predictor.encoder());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");

@@ -45,7 +45,7 @@ int run_extract(const ExtractArgs& a) {
   if (!a.max_seconds.empty()) audio::set_limits({audio::parse_max_seconds(a.max_seconds, "--max-seconds")});
   audio::limits();  // a bad SER_MAX_SECONDS is a config error now, not one per file
 
-  const auto set = features::make_feature_set(cfg.features.set, cfg.features.fmax);
+  const auto set = features::make_feature_set(cfg.features.set, cfg.features.fmax, cfg.features.encoder);
   const data::CorpusIndex index =
       data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
   spdlog::info("{}: {} files indexed, {} unparsable; feature set {} ({} dims)", cfg.dataset, index.items.size(),

@@ -264,7 +264,7 @@ int run_predict(const PredictArgs& a) {
   if (!(a.ood_z > 0)) throw Error(ErrorKind::Usage, "--ood-z", "must be a number > 0");
   if (!a.out.empty()) check_writable(a.out);
   const model::Predictor predictor = model::Predictor::load(a.model, a.device, a.allow_partial);
-  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz());
+  const auto set = features::make_feature_set(predictor.feature_set(), predictor.band_limit_hz(), predictor.encoder());
   if (set->settings_fingerprint() != predictor.feature_fingerprint()) {
     fail_input(a.model, "model was trained on " + predictor.feature_set() + " features made with other settings (" +
                             predictor.feature_fingerprint() + ") than this build computes; retrain it");

@@ -13,8 +13,24 @@
 // One field list per settings struct drives parsing (missing keys keep their defaults), the
 // resolved config written to run directories, and the schema of known keys below. The
 // definitions sit in the structs' own namespaces so nlohmann finds them.
+namespace ser::features {
+// layers: "all" (written for an empty list) or a list of hidden-state indices.
+inline void to_json(nlohmann::json& j, const EncoderOptions& o) {
+  j = {{"checkpoint", o.checkpoint}, {"pooling", o.pooling}, {"chunk_seconds", o.chunk_seconds}};
+  j["layers"] = o.layers.empty() ? nlohmann::json("all") : nlohmann::json(o.layers);
+}
+inline void from_json(const nlohmann::json& j, EncoderOptions& o) {
+  o.checkpoint = j.value("checkpoint", o.checkpoint);
+  o.pooling = j.value("pooling", o.pooling);
+  o.chunk_seconds = j.value("chunk_seconds", o.chunk_seconds);
+  if (j.contains("layers")) {
+    o.layers.clear();
+    if (j["layers"].is_array()) o.layers = j["layers"].get<std::vector<int>>();
+  }
+}
+}  // namespace ser::features
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax, encoder)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {
@@ -43,7 +59,7 @@ using nlohmann::json;
 
 namespace {
 
-enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable, StringMap, Grid };
+enum class Kind { String, Int, Number, Bool, Object, StringList, StringTable, StringMap, Grid, Layers };
 
 json default_config_json();
 
@@ -62,6 +78,8 @@ const std::map<std::string, Kind>& schema() {
         const json& v = it.value();
         if (key == "label_map" || key == "protocol.test_label_map") {  // user-chosen keys: not part of the schema
           out[key] = Kind::StringMap;
+        } else if (key == "features.encoder.layers") {  // "all" or a list of indices
+          out[key] = Kind::Layers;
         } else if (key == "train.search") {  // grid(s) of config keys -> values, checked by check_search
           out[key] = Kind::Grid;
         } else if (v.is_object()) {
@@ -137,12 +155,17 @@ void check_keys(const json& obj, const std::string& prefix, const std::string& o
       case Kind::Grid:
         ok = v.is_object() || (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& g) { return g.is_object(); }));
         break;
+      case Kind::Layers:
+        ok = (v.is_string() && v.get<std::string>() == "all") ||
+             (v.is_array() && !v.empty() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_number_integer(); }));
+        break;
     }
     static const char* names[] = {"a string",          "an integer",
                                   "a number",          "true or false",
                                   "an object",         "a list of strings",
                                   "a list of lists of strings", "an object of strings (\"from\": \"to\")",
-                                  "an object of config keys and lists of values, or a list of such objects"};
+                                  "an object of config keys and lists of values, or a list of such objects",
+                                  "\"all\" or a non-empty list of layer indices"};
     if (!ok) fail_config(key, std::string("must be ") + names[static_cast<int>(known->second)] + " in " + origin);
     if (known->second == Kind::Object) check_keys(v, key, origin);
   }

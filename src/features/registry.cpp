@@ -6,15 +6,17 @@
 #include "ser/error.hpp"
 #include "ser/util/csv.hpp"
 #include "ser/features/functionals.hpp"
+#include "ser/features/encoder_set.hpp"
 #include "ser/features/issa193.hpp"
 
 namespace ser::features {
 
 namespace {
 
-std::unique_ptr<FeatureSet> make_base_set(const std::string& name) {
+std::unique_ptr<FeatureSet> make_base_set(const std::string& name, const EncoderOptions& encoder) {
   if (name == "issa193") return std::make_unique<Issa193>();
   if (name == "functionals") return std::make_unique<Functionals>();
+  if (name == "encoder") return make_encoder_set(encoder);
   return nullptr;
 }
 
@@ -97,12 +99,12 @@ class BandLimited : public FeatureSet {
   double fmax_;
 };
 
-std::unique_ptr<FeatureSet> make_unlimited(const std::string& name);
+std::unique_ptr<FeatureSet> make_unlimited(const std::string& name, const EncoderOptions& encoder);
 
 }  // namespace
 
-std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax) {
-  auto set = make_unlimited(name);
+std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax, const EncoderOptions& encoder) {
+  auto set = make_unlimited(name, encoder);
   if (fmax == 0) return set;
   const double nyquist = set->sample_rate() / 2.0;
   if (!(fmax >= 1000 && fmax < nyquist) || std::lround(2 * fmax) != 2 * fmax) {
@@ -129,13 +131,13 @@ audio::Signal load_for(const std::string& path, const FeatureSet& set) {
   return signal;
 }
 
-std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }
+std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }  // and "encoder" (needs a checkpoint)
 
 namespace {
 
-std::unique_ptr<FeatureSet> make_unlimited(const std::string& name) {
+std::unique_ptr<FeatureSet> make_unlimited(const std::string& name, const EncoderOptions& encoder) {
   if (name.find('+') == std::string::npos) {
-    if (auto set = make_base_set(name)) return set;
+    if (auto set = make_base_set(name, encoder)) return set;
     unknown_set(name, name);
   }
   std::vector<std::unique_ptr<FeatureSet>> parts;
@@ -144,7 +146,7 @@ std::unique_ptr<FeatureSet> make_unlimited(const std::string& name) {
   while (true) {
     const std::size_t plus = name.find('+', start);
     const std::string part = name.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
-    auto set = make_base_set(part);
+    auto set = make_base_set(part, encoder);
     if (!set) unknown_set(part, name);
     if (std::find(seen.begin(), seen.end(), part) != seen.end()) {
       fail_config("features.set", "feature set '" + part + "' appears twice in '" + name + "'");
@@ -153,6 +155,12 @@ std::unique_ptr<FeatureSet> make_unlimited(const std::string& name) {
     parts.push_back(std::move(set));
     if (plus == std::string::npos) break;
     start = plus + 1;
+  }
+  for (const auto& part : parts) {
+    if (part->sample_rate() != parts.front()->sample_rate()) {
+      fail_config("features.set", "'" + name + "' joins sets analysed at " + std::to_string(parts.front()->sample_rate()) +
+                                      " and " + std::to_string(part->sample_rate()) + " Hz; use them apart");
+    }
   }
   return std::make_unique<Concatenation>(std::move(parts));
 }

@@ -37,6 +37,7 @@ struct Card {
   double ood_threshold = 0;
   double band_limit_hz = 0;
   std::optional<features::TrainedBand> band;
+  features::EncoderOptions encoder;
   std::vector<std::string> labels;
   features::StandardScaler scaler;
 };
@@ -73,6 +74,21 @@ Card read_card(const std::string& path) {
     c.band_limit_hz = b.get<double>();
   }
   if (j.contains("audio")) c.band = features::trained_band_from_json(j["audio"], path);
+  if (j.contains("encoder")) {
+    const auto& e = j["encoder"];
+    if (!e.is_object() || !e.contains("checkpoint") || !e["checkpoint"].is_string()) {
+      fail_input(path, "'encoder' needs the checkpoint folder");
+    }
+    c.encoder.checkpoint = e["checkpoint"].get<std::string>();
+    c.encoder.pooling = e.value("pooling", std::string("mean"));
+    c.encoder.chunk_seconds = e.value("chunk_seconds", 30.0);
+    if (e.contains("layers") && e["layers"].is_array()) {
+      for (const auto& l : e["layers"]) {
+        if (!l.is_number_integer()) fail_input(path, "'encoder.layers' must be integers");
+        c.encoder.layers.push_back(l.get<int>());
+      }
+    }
+  }
   c.scaler = features::StandardScaler::from_json(j.at("scaler"), path);
   if (c.labels.size() < 2) fail_input(path, "a model needs at least 2 labels");
   if (c.scaler.dim() != c.dim) fail_input(path, "scaler and model card disagree on the feature dimension");
@@ -177,6 +193,7 @@ struct Predictor::Impl {
   std::string feature_set, fingerprint, architecture, normalize;
   std::size_t dim = 0;
   double band_limit_hz = 0;
+  features::EncoderOptions encoder;
   std::vector<std::string> labels, sources;
   std::vector<Member> members;
   std::size_t folds_expected = 0;
@@ -198,8 +215,11 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
     check_scaler(card.scaler, card_path);
     if (impl->members.empty()) {
       try {
-        const auto set = features::make_feature_set(card.feature_set, card.band_limit_hz);
-        if (set->dim() != card.dim) {
+        // An encoder set is made (and LibTorch loaded) by the caller; its fingerprint check
+        // there covers the dimension.
+        const bool encoder = card.feature_set.find("encoder") != std::string::npos;
+        const auto set = encoder ? nullptr : features::make_feature_set(card.feature_set, card.band_limit_hz);
+        if (set && set->dim() != card.dim) {
           fail_input(card_path, "dim " + std::to_string(card.dim) + " but feature set '" + card.feature_set + "' has " +
                                     std::to_string(set->dim()) + " values");
         }
@@ -215,6 +235,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
       impl->architecture = card.architecture;
       impl->normalize = card.normalize;
       impl->band_limit_hz = card.band_limit_hz;
+      impl->encoder = card.encoder;
     } else if (card.feature_set != impl->feature_set || card.fingerprint != impl->fingerprint ||
                card.dim != impl->dim || card.labels != impl->labels || card.normalize != impl->normalize) {
       fail_input(card_path, "differs from " + impl->sources.front() +
@@ -258,6 +279,7 @@ std::size_t Predictor::folds_expected() const { return impl_->folds_expected; }
 const std::string& Predictor::architecture() const { return impl_->architecture; }
 const std::string& Predictor::normalize() const { return impl_->normalize; }
 double Predictor::band_limit_hz() const { return impl_->band_limit_hz; }
+const features::EncoderOptions& Predictor::encoder() const { return impl_->encoder; }
 std::optional<features::TrainedBand> Predictor::trained_band() const {
   // The most tolerant member decides: an input is warned about only when it is below every
   // member's band (fold models of one corpus agree to within a few Hz anyway).

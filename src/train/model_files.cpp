@@ -3,6 +3,8 @@
 // from training items.
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "experiment.hpp"
 #include "run_files.hpp"
 #include "ser/eval/overlap.hpp"
@@ -52,6 +54,17 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
   card["normalize"] = ex.speaker_norm ? "speaker" : "global";
   card["band_limit_hz"] = ex.set->band_limit_hz();
   card["audio"] = features::trained_band_json(*ex.set, training_audio(ex, test));
+  if (ex.set->name().find("encoder") != std::string::npos) {
+    // What `ser predict` needs to remake the features: the checkpoint (absolute, so the model
+    // works from any folder) and the layers and pooling; the fingerprint holds its content hash.
+    const auto& e = ex.cfg.features.encoder;
+    std::error_code ec;
+    nlohmann::json layers = e.layers.empty() ? nlohmann::json("all") : nlohmann::json(e.layers);
+    card["encoder"] = {{"checkpoint", std::filesystem::absolute(e.checkpoint, ec).lexically_normal().string()},
+                       {"layers", layers},
+                       {"pooling", e.pooling},
+                       {"chunk_seconds", e.chunk_seconds}};
+  }
   if (!ood.is_null()) card["ood"] = ood;  // the out-of-distribution threshold learnt for this model
   if (ex.speaker_norm && norm) {
     // The training speakers' statistics, for reference: new audio is normalised by its own groups.

@@ -336,7 +336,7 @@ RunSummary run_experiment(const config::Config& cfg, const RunOptions& opt) {
     if (is_classic(tc.model.architecture) || tc.device == "cuda") resolve_device(tc.device, tc.model.architecture);
   }
   detail::require_corpus(cfg);
-  Experiment ex{cfg, features::make_feature_set(cfg.features.set, cfg.features.fmax), {}, {}, {}, {}, run_directory(cfg)};
+  Experiment ex{cfg, features::make_feature_set(cfg.features.set, cfg.features.fmax, cfg.features.encoder), {}, {}, {}, {}, run_directory(cfg)};
   // A fold started on its own (a job array's task) shares the run with its sibling folds.
   const bool one_fold_alone = opt.only_fold > 0 && opt.inherited_lock_fd < 0;
   const detail::RunLock lock(ex.run_dir, opt.wait_for_lock, opt.inherited_lock_fd, opt.keep_going, one_fold_alone);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ser/data/protocols.hpp"
+#include "ser/features/registry.hpp"
 #include "ser/train/trainer.hpp"
 
 namespace ser::config {
@@ -28,6 +29,8 @@ struct FeatureConfig {
   // 8000 analyses what every 16 kHz recording holds: audio above 16 kHz is resampled to 16 kHz
   // first (features::load_for), so the band a 16 kHz input lacks is empty in training too.
   double fmax = 0;
+  // Feature set "encoder": checkpoint, layers ("all" or a list), pooling, chunk_seconds.
+  features::EncoderOptions encoder;
 };
 
 // Training-time augmentation: every recipe (augment.hpp's grammar) makes `copies` copies of each

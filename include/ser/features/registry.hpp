@@ -36,11 +36,21 @@ class FeatureSet {
   }
 };
 
+// features.encoder: a speech encoder's hidden states as utterance features (feature set
+// "encoder"; LibTorch is loaded when such a set is made).
+struct EncoderOptions {
+  std::string checkpoint;         // a Hugging Face wav2vec2 / HuBERT / WavLM folder
+  std::vector<int> layers;        // hidden-state indices 0..L (0: the transformer input); empty: all
+  std::string pooling = "mean";   // mean | mean+std, over the clip's frames
+  double chunk_seconds = 30;      // longer clips are encoded in chunks (model/encoder.hpp)
+};
+
 std::vector<std::string> feature_set_names();
 // Throws a config error naming the unknown set and listing the known ones. fmax > 0 band-limits
 // the audio to fmax Hz first (features.fmax; a config error unless 1000 <= fmax < the set's
 // sample_rate() / 2): the set keeps its name and rate, its fingerprint gains the limit.
-std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax = 0);
+std::unique_ptr<FeatureSet> make_feature_set(const std::string& name, double fmax = 0,
+                                             const EncoderOptions& encoder = {});
 
 // Decodes `path` for `set`: librosa.load at set.sample_rate(), except that with a band limit a
 // file whose rate exceeds 2 x fmax is first resampled to 2 x fmax (soxr HQ), so that a 48 kHz

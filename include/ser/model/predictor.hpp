@@ -44,6 +44,8 @@ class Predictor {
   // The upper analysis frequency the model's features were made with (model.json
   // band_limit_hz, features.fmax; 0: the whole band): make_feature_set(feature_set(), this).
   double band_limit_hz() const;
+  // For the feature set "encoder": the checkpoint, layers and pooling (model.json "encoder").
+  const features::EncoderOptions& encoder() const;
   // The band its training files covered (model.json "audio"); nullopt for models from before it
   // was recorded. Inputs below it get features::bandwidth_warning.
   std::optional<features::TrainedBand> trained_band() const;

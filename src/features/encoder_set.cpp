@@ -1,0 +1,118 @@
+#include "ser/features/encoder_set.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "ser/error.hpp"
+#include "ser/model/encoder.hpp"
+#include "ser/util/hash.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ser::features {
+
+namespace {
+
+class EncoderSet : public FeatureSet {
+ public:
+  EncoderSet(const EncoderOptions& o, std::unique_ptr<model::SpeechEncoderModel> encoder, std::string content_hash)
+      : o_(o), encoder_(std::move(encoder)), hash_(std::move(content_hash)) {
+    const int hidden_states = encoder_->config().num_hidden_layers + 1;
+    if (o_.layers.empty()) {
+      for (int l = 0; l < hidden_states; ++l) layers_.push_back(l);
+    } else {
+      layers_ = o_.layers;
+    }
+    std::set<int> seen;
+    for (int l : layers_) {
+      if (l < 0 || l >= hidden_states) {
+        fail_config("features.encoder.layers", "layer " + std::to_string(l) + " is outside 0.." +
+                                                   std::to_string(hidden_states - 1) + " of " + o_.checkpoint);
+      }
+      if (!seen.insert(l).second) fail_config("features.encoder.layers", "layer " + std::to_string(l) + " is listed twice");
+    }
+  }
+  std::string name() const override { return "encoder"; }
+  int sample_rate() const override { return encoder_->config().sampling_rate; }
+  std::vector<Block> blocks() const override {
+    std::vector<Block> out;
+    const std::size_t width = static_cast<std::size_t>(encoder_->config().hidden_size);
+    std::size_t off = 0;
+    char name[32];
+    for (int l : layers_) {
+      std::snprintf(name, sizeof(name), "layer%02d.mean", l);
+      out.push_back({name, off, width});
+      off += width;
+      if (o_.pooling == "mean+std") {
+        std::snprintf(name, sizeof(name), "layer%02d.std", l);
+        out.push_back({name, off, width});
+        off += width;
+      }
+    }
+    return out;
+  }
+  std::string settings_fingerprint() const override {
+    std::string layers;
+    for (int l : layers_) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+    char chunk[32];
+    std::snprintf(chunk, sizeof(chunk), "%g", o_.chunk_seconds);
+    return "encoder;" + encoder_->config().model_type + ";checkpoint_xxh64=" + hash_ + ";layers=" + layers +
+           ";pooling=" + o_.pooling + ";chunk_seconds=" + chunk;
+  }
+  std::vector<float> compute(const audio::Signal& signal) const override {
+    if (signal.sample_rate != sample_rate()) {
+      fail_runtime(name(), "expects audio at " + std::to_string(sample_rate()) + " Hz, got " +
+                               std::to_string(signal.sample_rate));
+    }
+    const model::EncodedClip clip = encoder_->encode(signal.samples, o_.chunk_seconds);
+    std::vector<float> out;
+    const std::size_t w = clip.width, t = clip.frames;
+    for (int l : layers_) {
+      const std::vector<float>& h = clip.hidden[static_cast<std::size_t>(l)];
+      std::vector<double> mean(w, 0.0), sq(w, 0.0);
+      for (std::size_t f = 0; f < t; ++f) {
+        for (std::size_t j = 0; j < w; ++j) mean[j] += h[f * w + j];
+      }
+      for (auto& m : mean) m /= static_cast<double>(t);
+      for (double m : mean) out.push_back(static_cast<float>(m));
+      if (o_.pooling == "mean+std") {
+        for (std::size_t f = 0; f < t; ++f) {
+          for (std::size_t j = 0; j < w; ++j) sq[j] += (h[f * w + j] - mean[j]) * (h[f * w + j] - mean[j]);
+        }
+        for (double s : sq) out.push_back(static_cast<float>(std::sqrt(s / static_cast<double>(t))));
+      }
+    }
+    return out;
+  }
+
+ private:
+  EncoderOptions o_;
+  std::unique_ptr<model::SpeechEncoderModel> encoder_;
+  std::string hash_;
+  std::vector<int> layers_;
+};
+
+}  // namespace
+
+std::unique_ptr<FeatureSet> make_encoder_set(const EncoderOptions& o) {
+  if (o.checkpoint.empty()) fail_config("features.encoder.checkpoint", "required for feature set 'encoder' (a Hugging Face folder)");
+  if (!fs::is_directory(o.checkpoint)) fail_config("features.encoder.checkpoint", "'" + o.checkpoint + "' is not a folder");
+  if (o.pooling != "mean" && o.pooling != "mean+std") {
+    fail_config("features.encoder.pooling", "'" + o.pooling + "' is not one of mean, mean+std");
+  }
+  if (!(o.chunk_seconds >= 0) || o.chunk_seconds > 3600) {
+    fail_config("features.encoder.chunk_seconds", "must be in [0, 3600] (0: never chunk)");
+  }
+  // The checkpoint's content (weights and both configs), so that a re-trained or edited folder
+  // under the same name never reuses cached features.
+  std::uint64_t h = 0;
+  for (const std::string& f : {model::encoder_weights_file(o.checkpoint), o.checkpoint + "/config.json",
+                               o.checkpoint + "/preprocessor_config.json"}) {
+    if (fs::exists(f)) h = util::hash_file(f, h);
+  }
+  return std::make_unique<EncoderSet>(o, model::load_speech_encoder(o.checkpoint), util::hex64(h));
+}
+
+}  // namespace ser::features
