@@ -11,7 +11,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libbenchmark-dev
   libsvm-dev liblinear-dev liblbfgs-dev
   librsvg2-bin  # rsvg-convert: the tests render every SVG plot to PNG
-  zlib1g-dev)   # the tests read the encoder references' .npz archives
+  zlib1g-dev    # the tests read the encoder references' .npz archives
+  libopenblas0-pthread)  # LibTorch multiplies matrices with libblas.so.3: OpenBLAS is ~15x the reference BLAS
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -40,7 +40,7 @@ commands, last_sweep = [], None
 for block in re.findall(r"```sh\n(.*?)```", text, re.S):
     for cmd in re.sub(r"\\\n\s*", " ", block).splitlines():
         cmd = re.sub(r"\s+#.*$", "", cmd)             # a trailing comment
-        cmd = re.sub(r"\s*\[[^\]]*\]", "", cmd).strip()  # [optional] parts
+        cmd = re.sub(r"\s+\[(--|runs/)[^\]]*\]", "", cmd).strip()  # [--optional] parts, not JSON lists
         if not cmd.startswith("build/ser "):
             continue
         if cmd.startswith("build/ser sweep ..."):
@@ -63,6 +63,9 @@ printf 'path,label,speaker\n' > my_corpus.csv
 for f in 03a01Fa 03a01Nc 03a01Wa 08a01Ab 08a01Ad 08a01Lb; do
   [[ -f $SHARED/data/emodb/wav/$f.flac ]] && echo "$SHARED/data/emodb/wav/$f.flac,x${f:5:1},${f:0:2}" >> my_corpus.csv
 done
+# path/to/wavlm-base-plus: the tiny WavLM folder of the encoder references stands in for it.
+mkdir -p path/to
+ln -s "$SHARED/reference/encoders/wavlm-tiny-stable" path/to/wavlm-base-plus
 # alice/*.wav: twelve clips of one actor, as WAV.
 printf 'path,label,id\n' > alice.csv
 i=0

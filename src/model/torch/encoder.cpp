@@ -19,7 +19,7 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const t
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return torch::addmm(b, x, w.t());
+  return torch::linear(x, w, b);
 }
 
 }  // namespace
