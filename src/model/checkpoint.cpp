@@ -53,16 +53,16 @@ float bf16_to_float(std::uint16_t b) {
 
 std::map<std::string, CheckpointTensor> read_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail_input(path, "cannot be read");
+  if (!in) fail_config(path, "cannot be read");
   const auto size = static_cast<std::uint64_t>(in.tellg());
   in.seekg(0);
-  if (size < 8) fail_input(path, "truncated: shorter than the 8-byte header length");
+  if (size < 8) fail_config(path, "truncated: shorter than the 8-byte header length");
   unsigned char len_bytes[8];
   in.read(reinterpret_cast<char*>(len_bytes), 8);
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > size - 8) {
-    fail_input(path, "the header claims " + std::to_string(header_len) + " bytes but the file has " +
+    fail_config(path, "the header claims " + std::to_string(header_len) + " bytes but the file has " +
                          std::to_string(size - 8) + " after the length");
   }
   std::string header(header_len, '\0');
@@ -71,9 +71,9 @@ std::map<std::string, CheckpointTensor> read_safetensors(const std::string& path
   try {
     h = nlohmann::json::parse(header);
   } catch (const nlohmann::json::exception&) {
-    fail_input(path, "the safetensors header is not JSON");
+    fail_config(path, "the safetensors header is not JSON");
   }
-  if (!h.is_object()) fail_input(path, "the safetensors header is not a JSON object");
+  if (!h.is_object()) fail_config(path, "the safetensors header is not a JSON object");
   const std::uint64_t data_start = 8 + header_len, data_size = size - data_start;
 
   struct Span {
@@ -86,7 +86,7 @@ std::map<std::string, CheckpointTensor> read_safetensors(const std::string& path
     if (it.key() == "__metadata__") continue;
     const std::string& name = it.key();
     const auto& t = it.value();
-    auto bad = [&](const std::string& why) { fail_input(path, "tensor '" + name + "': " + why); };
+    auto bad = [&](const std::string& why) { fail_config(path, "tensor '" + name + "': " + why); };
     if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") || !t.contains("data_offsets")) {
       bad("needs dtype, shape and data_offsets");
     }
@@ -138,7 +138,7 @@ std::map<std::string, CheckpointTensor> read_safetensors(const std::string& path
   std::sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) { return x.begin < y.begin; });
   for (std::size_t i = 1; i < spans.size(); ++i) {
     if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin) {
-      fail_input(path, "tensors '" + spans[i - 1].name + "' and '" + spans[i].name + "' overlap");
+      fail_config(path, "tensors '" + spans[i - 1].name + "' and '" + spans[i].name + "' overlap");
     }
   }
   return out;
@@ -302,20 +302,20 @@ std::map<std::string, CheckpointTensor> encoder_tensors(const EncoderConfig& con
     const bool encoder_part = n.rfind("feature_extractor.", 0) == 0 || n.rfind("feature_projection.", 0) == 0 ||
                               n.rfind("encoder.", 0) == 0;
     if (!encoder_part) continue;  // masked_spec_embed and the heads' own tensors
-    if (!bare.emplace(n, std::move(t)).second) fail_input(origin, "tensor '" + n + "' appears twice (with and without the prefix)");
+    if (!bare.emplace(n, std::move(t)).second) fail_config(origin, "tensor '" + n + "' appears twice (with and without the prefix)");
   }
   const auto expected = expected_shapes(config);
   for (const auto& [name, shape] : expected) {
     const auto it = bare.find(name);
-    if (it == bare.end()) fail_input(origin, "tensor '" + name + "' is missing (" + config.model_type + " as config.json describes it)");
+    if (it == bare.end()) fail_config(origin, "tensor '" + name + "' is missing (" + config.model_type + " as config.json describes it)");
     if (it->second.shape != shape) {
-      fail_input(origin, "tensor '" + name + "' has shape " + shape_text(it->second.shape) + ", config.json implies " +
+      fail_config(origin, "tensor '" + name + "' has shape " + shape_text(it->second.shape) + ", config.json implies " +
                              shape_text(shape));
     }
   }
   for (const auto& [name, t] : bare) {
     if (!expected.count(name)) {
-      fail_input(origin, "tensor '" + name + "' is not part of a " + config.model_type +
+      fail_config(origin, "tensor '" + name + "' is not part of a " + config.model_type +
                              " encoder as config.json describes it (another architecture or layout?)");
     }
   }
@@ -326,7 +326,7 @@ std::string encoder_weights_file(const std::string& dir) {
   for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
     if (fs::exists(dir + "/" + name)) return dir + "/" + name;
   }
-  fail_input(dir, "no model.safetensors or pytorch_model.bin in the encoder folder");
+  fail_config(dir, "no model.safetensors or pytorch_model.bin in the encoder folder");
 }
 
 }  // namespace ser::model

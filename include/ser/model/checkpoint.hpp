@@ -53,7 +53,7 @@ EncoderConfig read_encoder_config(const std::string& dir);
 // the "wav2vec2." / "hubert." / "wavlm." prefix of the *For* heads is removed and the heads'
 // own tensors (lm_head, classifier, projector, quantizer, ...) and masked_spec_embed are left
 // out. Every tensor the architecture needs must be there with its shape, and no unexpected
-// encoder tensor may remain: each mismatch is a ser::Error (input) naming the tensor.
+// encoder tensor may remain: each mismatch is a ser::Error (config kind) naming the tensor.
 std::map<std::string, CheckpointTensor> encoder_tensors(const EncoderConfig& config,
                                                         std::map<std::string, CheckpointTensor> all,
                                                         const std::string& origin);

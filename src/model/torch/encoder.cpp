@@ -26,7 +26,7 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 
 std::map<std::string, CheckpointTensor> read_torch_state_dict(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail_input(path, "cannot be read");
+  if (!in) fail_config(path, "cannot be read");
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   c10::IValue value;
   try {
@@ -34,16 +34,16 @@ std::map<std::string, CheckpointTensor> read_torch_state_dict(const std::string&
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
-    fail_input(path, "not a readable torch.save state dict (" + what + ")");
+    fail_config(path, "not a readable torch.save state dict (" + what + ")");
   }
-  if (!value.isGenericDict()) fail_input(path, "not a state dict (a dict of tensors)");
+  if (!value.isGenericDict()) fail_config(path, "not a state dict (a dict of tensors)");
   std::map<std::string, CheckpointTensor> out;
   for (const auto& entry : value.toGenericDict()) {
-    if (!entry.key().isString()) fail_input(path, "a state dict key is not a string");
+    if (!entry.key().isString()) fail_config(path, "a state dict key is not a string");
     const std::string name = entry.key().toStringRef();
-    if (!entry.value().isTensor()) fail_input(path, "'" + name + "' is not a tensor");
+    if (!entry.value().isTensor()) fail_config(path, "'" + name + "' is not a tensor");
     const torch::Tensor t = entry.value().toTensor();
-    if (!t.is_floating_point()) fail_input(path, "tensor '" + name + "' is not floating point");
+    if (!t.is_floating_point()) fail_config(path, "tensor '" + name + "' is not floating point");
     CheckpointTensor ct;
     ct.dtype = t.scalar_type() == torch::kFloat16 ? "F16" : t.scalar_type() == torch::kBFloat16 ? "BF16" : "F32";
     ct.shape = t.sizes().vec();
