@@ -140,7 +140,7 @@ void validate(const Config& cfg, const std::string& origin) {
   }
   // 0 or [1000, 11025): make_feature_set states the rule (and the set's Nyquist) in its error.
   // (An encoder set is made later, when features are needed: making it loads LibTorch.)
-  if (cfg.features.set.find("encoder") == std::string::npos) features::make_feature_set(cfg.features.set, cfg.features.fmax);
+  if (!features::uses_encoder(cfg.features.set)) features::make_feature_set(cfg.features.set, cfg.features.fmax);
   one_of("model.architecture", cfg.train.model.architecture, {"model_a", "mlp", "svm", "logreg"}, "architecture",
          origin);
 }

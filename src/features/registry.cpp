@@ -133,6 +133,16 @@ audio::Signal load_for(const std::string& path, const FeatureSet& set) {
 
 std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }  // and "encoder" (needs a checkpoint)
 
+bool uses_encoder(const std::string& name) {
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t plus = name.find('+', start);
+    if (name.compare(start, plus == std::string::npos ? std::string::npos : plus - start, "encoder") == 0) return true;
+    if (plus == std::string::npos) return false;
+    start = plus + 1;
+  }
+}
+
 namespace {
 
 std::unique_ptr<FeatureSet> make_unlimited(const std::string& name, const EncoderOptions& encoder) {

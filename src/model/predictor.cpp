@@ -217,7 +217,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
       try {
         // An encoder set is made (and LibTorch loaded) by the caller; its fingerprint check
         // there covers the dimension.
-        const bool encoder = card.feature_set.find("encoder") != std::string::npos;
+        const bool encoder = features::uses_encoder(card.feature_set);
         const auto set = encoder ? nullptr : features::make_feature_set(card.feature_set, card.band_limit_hz);
         if (set && set->dim() != card.dim) {
           fail_input(card_path, "dim " + std::to_string(card.dim) + " but feature set '" + card.feature_set + "' has " +

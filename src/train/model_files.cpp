@@ -54,7 +54,7 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
   card["normalize"] = ex.speaker_norm ? "speaker" : "global";
   card["band_limit_hz"] = ex.set->band_limit_hz();
   card["audio"] = features::trained_band_json(*ex.set, training_audio(ex, test));
-  if (ex.set->name().find("encoder") != std::string::npos) {
+  if (features::uses_encoder(ex.set->name())) {
     // What `ser predict` needs to remake the features: the checkpoint (absolute, so the model
     // works from any folder) and the layers and pooling; the fingerprint holds its content hash.
     const auto& e = ex.cfg.features.encoder;

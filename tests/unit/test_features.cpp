@@ -64,3 +64,12 @@ TEST(FeatureSet, RejectsWrongSampleRateAndEmptyAudio) {
 }
 
 }  // namespace
+
+TEST(FeatureSets, UsesEncoderLooksAtWholeParts) {
+  EXPECT_TRUE(ser::features::uses_encoder("encoder"));
+  EXPECT_TRUE(ser::features::uses_encoder("functionals+encoder"));
+  EXPECT_TRUE(ser::features::uses_encoder("encoder+issa193"));
+  EXPECT_FALSE(ser::features::uses_encoder("functionals"));
+  EXPECT_FALSE(ser::features::uses_encoder("encoders"));
+  EXPECT_FALSE(ser::features::uses_encoder("issa193+myencoder"));
+}

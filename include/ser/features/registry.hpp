@@ -46,6 +46,9 @@ struct EncoderOptions {
 };
 
 std::vector<std::string> feature_set_names();
+// Whether the set named `name` ("encoder", "functionals+encoder") has the encoder as a part:
+// making it loads LibTorch and the checkpoint, and its model card records features.encoder.
+bool uses_encoder(const std::string& name);
 // Throws a config error naming the unknown set and listing the known ones. fmax > 0 band-limits
 // the audio to fmax Hz first (features.fmax; a config error unless 1000 <= fmax < the set's
 // sample_rate() / 2): the set keeps its name and rate, its fingerprint gains the limit.
