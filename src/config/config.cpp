@@ -30,7 +30,7 @@ inline void from_json(const nlohmann::json& j, EncoderOptions& o) {
 }
 }  // namespace ser::features
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax, encoder)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax, encoder, frames)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {

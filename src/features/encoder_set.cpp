@@ -1,5 +1,6 @@
 #include "ser/features/encoder_set.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -61,33 +62,81 @@ class EncoderSet : public FeatureSet {
     return "encoder;" + encoder_->config().model_type + ";checkpoint_xxh64=" + hash_ + ";layers=" + layers +
            ";pooling=" + o_.pooling + ";chunk_seconds=" + chunk;
   }
-  std::vector<float> compute(const audio::Signal& signal) const override {
+  std::vector<Block> frame_blocks() const override {
+    std::vector<Block> out;
+    const std::size_t width = static_cast<std::size_t>(encoder_->config().hidden_size);
+    char name[32];
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      std::snprintf(name, sizeof(name), "layer%02d", layers_[i]);
+      out.push_back({name, i * width, width});
+    }
+    return out;
+  }
+  double frame_rate_hz() const override {
+    return static_cast<double>(encoder_->config().sampling_rate) / static_cast<double>(encoder_->config().hop());
+  }
+  std::vector<float> compute(const audio::Signal& signal) const override { return pooled(signal, nullptr); }
+  std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override {
+    return pooled(signal, &frames);
+  }
+
+ private:
+  // Mean (and standard deviation) of each chosen layer over the clip, accumulated span by span
+  // in double around the first span's mean (no cancellation when the spread is small against
+  // the mean); the frames, when asked for, go to `frames` as rows of the layers side by side.
+  std::vector<float> pooled(const audio::Signal& signal, const FrameSink* frames) const {
     if (signal.sample_rate != sample_rate()) {
       fail_runtime(name(), "expects audio at " + std::to_string(sample_rate()) + " Hz, got " +
                                std::to_string(signal.sample_rate));
     }
-    const model::EncodedClip clip = encoder_->encode(signal.samples, o_.chunk_seconds);
-    std::vector<float> out;
-    const std::size_t w = clip.width, t = clip.frames;
-    for (int l : layers_) {
-      const std::vector<float>& h = clip.hidden[static_cast<std::size_t>(l)];
-      std::vector<double> mean(w, 0.0), sq(w, 0.0);
-      for (std::size_t f = 0; f < t; ++f) {
-        for (std::size_t j = 0; j < w; ++j) mean[j] += h[f * w + j];
-      }
-      for (auto& m : mean) m /= static_cast<double>(t);
-      for (double m : mean) out.push_back(static_cast<float>(m));
-      if (o_.pooling == "mean+std") {
-        for (std::size_t f = 0; f < t; ++f) {
-          for (std::size_t j = 0; j < w; ++j) sq[j] += (h[f * w + j] - mean[j]) * (h[f * w + j] - mean[j]);
+    const std::size_t w = static_cast<std::size_t>(encoder_->config().hidden_size), nl = layers_.size();
+    std::vector<double> shift(nl * w, 0.0), sum(nl * w, 0.0), sq(nl * w, 0.0);
+    std::vector<float> rows;
+    std::size_t total = 0;
+    encoder_->encode_spans(signal.samples, o_.chunk_seconds, layers_, [&](const model::SpeechEncoderModel::Span& s) {
+      for (std::size_t l = 0; l < nl; ++l) {
+        const float* h = s.layers[l];
+        double* sh = shift.data() + l * w;
+        if (total == 0) {  // the first span's mean is the shift
+          for (std::size_t f = 0; f < s.frames; ++f) {
+            for (std::size_t j = 0; j < w; ++j) sh[j] += h[f * w + j];
+          }
+          for (std::size_t j = 0; j < w; ++j) sh[j] /= static_cast<double>(s.frames);
         }
-        for (double s : sq) out.push_back(static_cast<float>(std::sqrt(s / static_cast<double>(t))));
+        double* su = sum.data() + l * w;
+        double* q = sq.data() + l * w;
+        for (std::size_t f = 0; f < s.frames; ++f) {
+          for (std::size_t j = 0; j < w; ++j) {
+            const double d = h[f * w + j] - sh[j];
+            su[j] += d;
+            q[j] += d * d;
+          }
+        }
+      }
+      total += s.frames;
+      if (frames) {
+        rows.resize(s.frames * nl * w);
+        for (std::size_t f = 0; f < s.frames; ++f) {
+          for (std::size_t l = 0; l < nl; ++l) std::copy_n(s.layers[l] + f * w, w, rows.data() + (f * nl + l) * w);
+        }
+        (*frames)(rows.data(), s.frames);
+      }
+    });
+    std::vector<float> out;
+    out.reserve(dim());
+    const double n = static_cast<double>(total);
+    for (std::size_t l = 0; l < nl; ++l) {
+      for (std::size_t j = 0; j < w; ++j) out.push_back(static_cast<float>(shift[l * w + j] + sum[l * w + j] / n));
+      if (o_.pooling == "mean+std") {
+        for (std::size_t j = 0; j < w; ++j) {
+          const double m = sum[l * w + j] / n;
+          out.push_back(static_cast<float>(std::sqrt(std::max(0.0, sq[l * w + j] / n - m * m))));
+        }
       }
     }
     return out;
   }
 
- private:
   EncoderOptions o_;
   std::unique_ptr<model::SpeechEncoderModel> encoder_;
   std::string hash_;

@@ -144,6 +144,53 @@ class ProgressLine {
 
 }  // namespace
 
+namespace detail {
+
+nlohmann::json store_meta(const FeatureSet& set, const data::CorpusIndex& index, const ExtractSummary& summary,
+                          std::size_t rows) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& b : set.blocks()) blocks.push_back({{"name", b.name}, {"offset", b.offset}, {"size", b.size}});
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& f : summary.failures) {
+    nlohmann::json e = {{"path", f.path}, {"reason", f.reason}};
+    if (!f.id.empty()) e["id"] = f.id;
+    errors.push_back(std::move(e));
+  }
+  nlohmann::json warned = nlohmann::json::array();
+  for (const auto& w : summary.warnings) warned.push_back({{"id", w.id}, {"path", w.path}, {"warning", w.reason}});
+  return {
+      {"format", "ser-feature-store"},
+      {"format_version", 1},
+      {"toolkit_version", kVersion},
+      {"feature_set", set.name()},
+      {"settings_fingerprint", set.settings_fingerprint()},
+      {"sample_rate", set.sample_rate()},
+      {"band_limit_hz", set.band_limit_hz()},
+      {"dim", set.dim()},
+      {"blocks", blocks},
+      {"dataset", index.dataset},
+      {"root", index.root},
+      {"metadata_columns", index.metadata_columns},
+      {"created", iso_utc_now()},
+      {"seconds", summary.seconds},
+      {"counts",
+       {{"total", summary.total},
+        {"rows", rows},
+        {"extracted", summary.extracted},
+        {"from_cache", summary.from_cache},
+        {"failed", summary.failed},
+        {"warnings", summary.warnings.size()}}},
+      {"errors", errors},
+      {"warnings", warned},
+  };
+}
+
+}  // namespace detail
+
+std::string shard_dir(const std::string& out_dir, int k, int n) {
+  return out_dir + "/shards/" + std::to_string(k) + "-of-" + std::to_string(n);
+}
+
 ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt) {
   const auto start = Clock::now();
   if (opt.out_dir.empty()) fail_config("out_dir", "no output folder given for the feature store");
@@ -152,14 +199,44 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   if (index.items.empty() && index.problems.empty()) {
     fail_input(index.root, index.dataset == "manifest" ? "the manifest lists no items" : "no audio files found");
   }
+  const bool sharded = opt.shards > 0;
+  if (sharded && (opt.shards > 100000 || opt.shard < 1 || opt.shard > opt.shards)) {
+    fail_config("--shard", "K/N needs 1 <= K <= N (got " + std::to_string(opt.shard) + "/" + std::to_string(opt.shards) + ")");
+  }
+  const std::size_t frame_width = opt.frames ? set.frame_width() : 0;
+  if (opt.frames && frame_width == 0) {
+    fail_config("features.frames", "feature set '" + set.name() + "' has no frame sequences (sets with frames: encoder)");
+  }
+  const std::string out_dir = sharded ? shard_dir(opt.out_dir, opt.shard, opt.shards) : opt.out_dir;
   util::ensure_writable_dir(opt.out_dir);
+  util::ensure_writable_dir(out_dir);
 
-  const std::size_t n = index.items.size();
+  // A shard computes every N-th item (interleaved, so shards of a corpus sorted by speaker or
+  // length get similar work); the rest of the function sees only its own items.
+  data::CorpusIndex part;
+  if (sharded) {
+    part.dataset = index.dataset;
+    part.root = index.root;
+    part.metadata_columns = index.metadata_columns;
+    for (std::size_t p = static_cast<std::size_t>(opt.shard - 1); p < index.items.size(); p += static_cast<std::size_t>(opt.shards)) {
+      part.items.push_back(index.items[p]);
+    }
+    if (opt.shard == 1) part.problems = index.problems;
+  }
+  const data::CorpusIndex& items = sharded ? part : index;
+
+  const std::size_t n = items.items.size();
   std::vector<float> values(n * dim);
   std::vector<Outcome> outcome(n, Outcome::Failed);
   std::vector<std::string> reasons(n);
   std::vector<std::vector<std::string>> warnings(n);
   std::vector<AudioFacts> facts(n);
+  // Frames go to one file per item (in the cache when there is one, else a spool folder) and
+  // are concatenated into frames.npy at the end, so no item's frames stay in memory.
+  std::vector<std::string> frame_file(n);
+  std::vector<std::size_t> frame_count(n, 0);
+  const std::string spool = out_dir + "/.frames-spool";
+  if (frame_width) util::ensure_writable_dir(spool);
 
   std::unique_ptr<detail::FeatureCache> cache;
   if (opt.use_cache) {
@@ -168,7 +245,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   }
 
   auto process = [&](std::size_t i) {
-    const data::Item& item = index.items[i];
+    const data::Item& item = items.items[i];
     catch_file_errors(item.path, reasons[i], [&] {
       std::uint64_t key = 0;
       bool keyed = false;
@@ -181,7 +258,10 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
         }
       }
       std::vector<float> v;
-      if (keyed && cache->load(key, v, facts[i])) {
+      const std::string cached_frames = keyed ? cache->file_for(key) + ".frames" : std::string();
+      if (keyed && cache->load(key, v, facts[i]) &&
+          (!frame_width || detail::frame_file_frames(cached_frames, frame_width, frame_count[i]))) {
+        if (frame_width) frame_file[i] = cached_frames;
         std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
         outcome[i] = Outcome::Cached;
         // A damaged header's warning must not vanish on a re-run; reading a header is cheap.
@@ -194,8 +274,18 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       const audio::Signal signal = load_for(item.path, set);
       warnings[i] = signal.warnings;
       facts[i] = {signal.native_rate, signal.bandwidth_hz};
-      v = set.compute(signal);
-      check_vector(set, v, dim);
+      if (frame_width) {
+        const std::string target = keyed ? cached_frames : spool + "/" + std::to_string(i) + ".frames";
+        detail::FrameFileWriter writer(target, frame_width);
+        v = set.compute_with_frames(signal, [&](const float* rows, std::size_t count) { writer.append(rows, count); });
+        check_vector(set, v, dim);
+        writer.commit();
+        frame_file[i] = target;
+        frame_count[i] = writer.frames();
+      } else {
+        v = set.compute(signal);
+        check_vector(set, v, dim);
+      }
       std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
       outcome[i] = Outcome::Computed;
       if (keyed) cache->store(key, v, facts[i]);
@@ -208,18 +298,18 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   progress.finish();
 
   ExtractSummary summary;
-  summary.total = n + index.problems.size();
-  for (const auto& p : index.problems) summary.failures.push_back({"", p.path, p.reason});
+  summary.total = n + items.problems.size();
+  for (const auto& p : items.problems) summary.failures.push_back({"", p.path, p.reason});
   std::vector<std::size_t> rows;
   rows.reserve(n);
   std::vector<AudioFacts> row_facts;
   for (std::size_t i = 0; i < n; ++i) {
     if (outcome[i] == Outcome::Failed) {
-      summary.failures.push_back({index.items[i].id, index.items[i].path, reasons[i]});
+      summary.failures.push_back({items.items[i].id, items.items[i].path, reasons[i]});
       continue;
     }
     (outcome[i] == Outcome::Cached ? summary.from_cache : summary.extracted)++;
-    for (const auto& w : warnings[i]) summary.warnings.push_back({index.items[i].id, index.items[i].path, w});
+    for (const auto& w : warnings[i]) summary.warnings.push_back({items.items[i].id, items.items[i].path, w});
     if (rows.size() != i) {
       std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
                   values.begin() + static_cast<std::ptrdiff_t>(rows.size() * dim));
@@ -230,50 +320,32 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   values.resize(rows.size() * dim);
   summary.failed = summary.failures.size();
 
-  nlohmann::json blocks = nlohmann::json::array();
-  for (const auto& b : set.blocks()) blocks.push_back({{"name", b.name}, {"offset", b.offset}, {"size", b.size}});
-  nlohmann::json errors = nlohmann::json::array();
-  for (const auto& f : summary.failures) {
-    nlohmann::json e = {{"path", f.path}, {"reason", f.reason}};
-    if (!f.id.empty()) e["id"] = f.id;
-    errors.push_back(std::move(e));
-  }
-  nlohmann::json warned = nlohmann::json::array();
-  for (const auto& w : summary.warnings) warned.push_back({{"id", w.id}, {"path", w.path}, {"warning", w.reason}});
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const nlohmann::json meta = {
-      {"format", "ser-feature-store"},
-      {"format_version", 1},
-      {"toolkit_version", kVersion},
-      {"feature_set", set.name()},
-      {"settings_fingerprint", set.settings_fingerprint()},
-      {"sample_rate", set.sample_rate()},
-      {"band_limit_hz", set.band_limit_hz()},
-      {"dim", dim},
-      {"blocks", blocks},
-      {"dataset", index.dataset},
-      {"root", index.root},
-      {"metadata_columns", index.metadata_columns},
-      {"created", iso_utc_now()},
-      {"seconds", summary.seconds},
-      {"counts",
-       {{"total", summary.total},
-        {"rows", rows.size()},
-        {"extracted", summary.extracted},
-        {"from_cache", summary.from_cache},
-        {"failed", summary.failed},
-        {"warnings", summary.warnings.size()}}},
-      {"errors", errors},
-      {"warnings", warned},
-  };
-  detail::write_store(opt.out_dir, index, rows, values, dim, row_facts, meta);
+  nlohmann::json meta = detail::store_meta(set, items, summary, rows.size());
+  if (sharded) meta["shard"] = {{"k", opt.shard}, {"n", opt.shards}, {"index_items", index.items.size()}};
+  if (frame_width) {
+    std::vector<std::string> ids;
+    std::vector<std::size_t> counts;
+    for (std::size_t r : rows) {
+      ids.push_back(items.items[r].id);
+      counts.push_back(frame_count[r]);
+    }
+    meta["frames"] = detail::write_frame_files(out_dir, set, ids, counts, [&](std::size_t k, std::ostream& out) {
+      detail::copy_frame_file(frame_file[rows[k]], frame_width, counts[k], out);
+    });
+    std::error_code ec;
+    std::filesystem::remove_all(spool, ec);
+  } else {
+    detail::remove_frame_files(out_dir);  // a store's frames must never outlive its features
+  }
+  detail::write_store(out_dir, items, rows, values, dim, row_facts, meta);
 
   // Callers (the CLI) list every failure; the log keeps them for library users at debug level.
   for (const auto& f : summary.failures) spdlog::debug("skipped {}: {}", f.path, f.reason);
   for (const auto& w : summary.warnings) spdlog::warn("{}: {} (extracted; listed in meta.json)", w.path, w.reason);
   spdlog::info("extracted {} of {} files with {} ({} computed, {} from cache, {} failed) in {:.1f} s -> {}",
                rows.size(), summary.total, set.name(), summary.extracted, summary.from_cache, summary.failed,
-               summary.seconds, opt.out_dir);
+               summary.seconds, out_dir);
   return summary;
 }
 

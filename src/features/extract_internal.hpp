@@ -2,6 +2,9 @@
 // Pieces of batch extraction shared between extract.cpp, cache.cpp and store.cpp.
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,5 +43,39 @@ class FeatureCache {
 void write_store(const std::string& dir, const data::CorpusIndex& index, const std::vector<std::size_t>& rows,
                  const std::vector<float>& values, std::size_t dim, const std::vector<AudioFacts>& facts,
                  const nlohmann::json& meta);
+
+// The meta.json of a store (counts, errors and warnings from `summary`, `rows` rows), without
+// frames or shard records.
+nlohmann::json store_meta(const FeatureSet& set, const data::CorpusIndex& index, const ExtractSummary& summary,
+                          std::size_t rows);
+
+// One item's frames while a store is written (features/frames.cpp): "SERFRM1\0", u64 width,
+// u64 frames, then the rows. Written to a temporary name, renamed by commit(); a writer that
+// is destroyed uncommitted removes its file.
+class FrameFileWriter {
+ public:
+  FrameFileWriter(std::string path, std::size_t width);
+  ~FrameFileWriter();
+  FrameFileWriter(const FrameFileWriter&) = delete;
+  FrameFileWriter& operator=(const FrameFileWriter&) = delete;
+  void append(const float* rows, std::size_t count);
+  void commit();
+  std::size_t frames() const { return frames_; }
+
+ private:
+  std::string path_, tmp_;
+  std::size_t width_, frames_ = 0;
+  std::FILE* file_ = nullptr;
+  bool committed_ = false;
+};
+// The frame count of a complete frame file of this width; false when absent, short or other.
+bool frame_file_frames(const std::string& path, std::size_t width, std::size_t& frames);
+void copy_frame_file(const std::string& path, std::size_t width, std::size_t frames, std::ostream& out);
+// Writes <dir>/frames.npy (streamed: `copy` writes row r's counts[r] frames) and frames.csv;
+// returns meta.json's "frames" object.
+nlohmann::json write_frame_files(const std::string& dir, const FeatureSet& set, const std::vector<std::string>& ids,
+                                 const std::vector<std::size_t>& counts,
+                                 const std::function<void(std::size_t row, std::ostream&)>& copy);
+void remove_frame_files(const std::string& dir);
 
 }  // namespace ser::features::detail

@@ -53,6 +53,24 @@ class Concatenation : public FeatureSet {
     for (std::size_t i = 0; i < parts_.size(); ++i) f += (i ? " + " : "") + parts_[i]->settings_fingerprint();
     return f + ")";
   }
+  std::vector<Block> frame_blocks() const override {
+    const FeatureSet* f = framed();
+    if (!f) return {};
+    std::vector<Block> out;
+    for (const auto& b : f->frame_blocks()) out.push_back({f->name() + "/" + b.name, b.offset, b.size});
+    return out;
+  }
+  double frame_rate_hz() const override { return framed() ? framed()->frame_rate_hz() : 0; }
+  std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override {
+    const FeatureSet* f = framed();
+    if (!f) return FeatureSet::compute_with_frames(signal, frames);
+    std::vector<float> out;
+    for (const auto& p : parts_) {
+      const std::vector<float> v = p.get() == f ? p->compute_with_frames(signal, frames) : p->compute(signal);
+      out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+  }
   std::vector<float> compute(const audio::Signal& signal) const override {
     const bool shared = has("issa193") && has("functionals");
     Issa193FunctionalsFrames both;
@@ -74,6 +92,16 @@ class Concatenation : public FeatureSet {
   }
 
  private:
+  // The one part with frame sequences (two would have two frame rates): null when none.
+  const FeatureSet* framed() const {
+    const FeatureSet* f = nullptr;
+    for (const auto& p : parts_) {
+      if (p->frame_width() == 0) continue;
+      if (f) return nullptr;
+      f = p.get();
+    }
+    return f;
+  }
   bool has(const std::string& n) const {
     return std::any_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->name() == n; });
   }
@@ -91,6 +119,11 @@ class BandLimited : public FeatureSet {
     return inner_->settings_fingerprint() + ";band_limit=soxr_hq@" + std::to_string(limit_rate()) + "Hz";
   }
   std::vector<float> compute(const audio::Signal& signal) const override { return inner_->compute(signal); }
+  std::vector<Block> frame_blocks() const override { return inner_->frame_blocks(); }
+  double frame_rate_hz() const override { return inner_->frame_rate_hz(); }
+  std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override {
+    return inner_->compute_with_frames(signal, frames);
+  }
   double band_limit_hz() const override { return fmax_; }
 
  private:
@@ -129,6 +162,10 @@ audio::Signal load_for(const std::string& path, const FeatureSet& set) {
     signal.sample_rate = set.sample_rate();
   }
   return signal;
+}
+
+std::vector<float> FeatureSet::compute_with_frames(const audio::Signal&, const FrameSink&) const {
+  fail_config("features.frames", "feature set '" + name() + "' has no frame sequences (sets with frames: encoder)");
 }
 
 std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }  // and "encoder" (needs a checkpoint)

@@ -95,6 +95,7 @@ features::FeatureTable load_corpus_features(const config::Config& cfg, const std
     ex.use_cache = cfg.features.cache;
     ex.cache_dir = cfg.features.cache_dir;
     ex.progress = progress;
+    ex.frames = cfg.features.frames;
     const auto extracted = features::extract_corpus(index, set, ex);
     if (extracted.failed) {
       spdlog::warn("{} file(s) could not be used (listed in {}/meta.json); using the rest", extracted.failed, out);

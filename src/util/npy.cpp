@@ -88,13 +88,9 @@ NpyArray read_npy(const std::string& path) {
   return arr;
 }
 
-void write_npy_f32(const std::string& path, const std::vector<std::size_t>& shape, const float* data) {
+std::string npy_f32_header(const std::vector<std::size_t>& shape) {
   std::string shape_text = "(";
-  std::size_t count = 1;
-  for (std::size_t d : shape) {
-    shape_text += std::to_string(d) + ",";
-    count *= d;
-  }
+  for (std::size_t d : shape) shape_text += std::to_string(d) + ",";
   if (shape.size() > 1) shape_text.pop_back();
   shape_text += ")";
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text + ", }";
@@ -102,12 +98,23 @@ void write_npy_f32(const std::string& path, const std::vector<std::size_t>& shap
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
+  const auto len = static_cast<std::uint16_t>(header.size());
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(len & 0xff) + static_cast<char>(len >> 8) + header;
+}
+
+void write_npy_f32_stream(const std::string& path, const std::vector<std::size_t>& shape,
+                          const std::function<void(std::ostream&)>& body) {
   write_file_atomic(path, [&](std::ostream& out) {
-    out.write("\x93NUMPY\x01\x00", 8);
-    const auto len = static_cast<std::uint16_t>(header.size());
-    const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-    out.write(len_bytes, 2);
+    const std::string header = npy_f32_header(shape);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    body(out);
+  });
+}
+
+void write_npy_f32(const std::string& path, const std::vector<std::size_t>& shape, const float* data) {
+  std::size_t count = 1;
+  for (std::size_t d : shape) count *= d;
+  write_npy_f32_stream(path, shape, [&](std::ostream& out) {
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(float)));
   });
 }

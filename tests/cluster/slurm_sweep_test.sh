@@ -6,7 +6,9 @@
 #   2. a local sweep SIGKILLed (its whole process group) after its first task finished and
 #      then re-run resumes to that same results.csv;
 #   3. the folds of one run submitted with submit_folds.sh (array + dependent aggregate) give
-#      the same predictions.csv as a local `ser train`.
+#      the same predictions.csv as a local `ser train`;
+#   4. a corpus extracted in 3 shards with submit_extract.sh (array + dependent merge) gives the
+#      same store files, byte for byte, as one local `ser extract`.
 #
 #   tests/cluster/slurm_sweep_test.sh [path/to/ser]      (default: build/ser)
 #
@@ -288,6 +290,28 @@ done
 cmp -s "$W/runs/folds-slurm/predictions.csv" "$W/runs/folds-local/predictions.csv" ||
   fail "predictions.csv of the fold array differs from the local run's"
 note "fold array ($([[ ${#fold_count[@]} -eq 0 ]] && echo --list-folds || echo --folds 4)) + aggregate in $((SECONDS - t)) s: predictions.csv equals the local run's"
+
+# ---- 4. sharded extraction ----------------------------------------------------------------
+t=$SECONDS
+cat >"$W/extract.json" <<EOF
+{"dataset": "manifest", "manifest": "$W/corpus/manifest.csv", "features": {"set": "issa193", "out": "$W/sharded", "cache": false}}
+EOF
+sub=$(bash "$slurm_dir/submit_extract.sh" --config extract.json --shards 3 2>&1) || fail "submit_extract.sh failed: $sub"
+shards_job=$(sed -n 's/^shards_job=//p' <<<"$sub")
+merge_job=$(sed -n 's/^merge_job=//p' <<<"$sub")
+[[ $shards_job =~ ^[0-9]+$ && $merge_job =~ ^[0-9]+$ && $(sed -n 's/^shards=//p' <<<"$sub") == 3 ]] ||
+  fail "submit_extract.sh printed: $sub"
+wait_jobs 300 "$shards_job" "$merge_job"
+for k in 1 2 3; do
+  [[ -f $W/sharded/shards/$k-of-3/features.npy ]] || fail "no shard $k store"
+done
+"$SER" extract --config extract.json --set features.out="$W/whole" --no-progress >"$W/whole.log" 2>&1 ||
+  fail "local ser extract failed: $(tail -n 20 "$W/whole.log")"
+for f in features.npy index.csv audio.csv; do
+  cmp -s "$W/sharded/$f" "$W/whole/$f" || fail "$f of the merged shards differs from one process's"
+done
+grep -q '"merged_from_shards": 3' "$W/sharded/meta.json" || fail "meta.json of the merge does not record 3 shards"
+note "3 extraction shards + merge in $((SECONDS - t)) s: the store equals one process's, byte for byte"
 
 echo "slurm test: passed in $((SECONDS - T0)) s"
 exit 0

@@ -31,6 +31,8 @@ struct FeatureConfig {
   double fmax = 0;
   // Feature set "encoder": checkpoint, layers ("all" or a list), pooling, chunk_seconds.
   features::EncoderOptions encoder;
+  // Also write the store's frame sequences (features/frames.hpp), for sets that have them.
+  bool frames = false;
 };
 
 // Training-time augmentation: every recipe (augment.hpp's grammar) makes `copies` copies of each

@@ -22,7 +22,15 @@ struct ExtractOptions {
   bool use_cache = true;
   std::string cache_dir;   // empty = <out_dir>/cache
   bool progress = true;    // progress line on stderr, only when stderr is a terminal
+  bool frames = false;     // also write the frame store (features/frames.hpp; sets with frames only)
+  // One shard of the corpus (ser extract --shard K/N): the items at index positions p with
+  // p % N == K - 1, written as a store of their own in shard_dir(out_dir, K, N); index problems
+  // go with shard 1. 0/0: the whole corpus into out_dir.
+  int shard = 0, shards = 0;
 };
+
+// <out_dir>/shards/<K>-of-<N>
+std::string shard_dir(const std::string& out_dir, int k, int n);
 
 // What decoding learnt about a file's audio (audio::Signal): its own sample rate and effective
 // bandwidth in Hz. 0 / 0 when unknown (a store written before they were recorded).
@@ -55,6 +63,13 @@ struct ExtractSummary {
 // computed. The three store files are written only after every file is done, each atomically,
 // meta.json last.
 ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt);
+
+// Assembles the store in opt.out_dir from the N shard stores under <out_dir>/shards/ (every K of
+// one N, made with the same settings over the same corpus listing): the same files, byte for
+// byte, as one process extracting the whole corpus, except meta.json's created, seconds and
+// the extracted/from_cache split (and "merged_from_shards": N). Throws ser::Error naming the
+// missing or mismatched shard.
+ExtractSummary merge_shards(const data::CorpusIndex& index, const FeatureSet& set, const ExtractOptions& opt);
 
 struct FeatureTable {
   std::vector<data::Item> items;

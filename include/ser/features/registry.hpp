@@ -1,6 +1,7 @@
 #pragma once
 // Named utterance-level feature sets. A trained model records the name and dimension of the set
 // it was trained on, so a mismatch is caught before any prediction.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,21 @@ class FeatureSet {
   // sample_rate() / 2 is analysed. Audio is band-limited to it by load_for() before compute().
   virtual double band_limit_hz() const { return 0; }
 
+  // Frame sequences, for sets that have them (features.frames; features/frames.hpp): each frame
+  // is one row of frame_width() floats, its columns named by frame_blocks(); frames come
+  // frame_rate_hz() apart. No blocks: the set has no frame sequences.
+  using FrameSink = std::function<void(const float* rows, std::size_t count)>;
+  virtual std::vector<Block> frame_blocks() const { return {}; }
+  virtual double frame_rate_hz() const { return 0; }
+  // compute(), and the clip's frames handed to `frames` in time order as they are made (a long
+  // file never sits in memory whole). Throws ser::Error for a set without frames.
+  virtual std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const;
+  std::size_t frame_width() const {
+    std::size_t d = 0;
+    for (const auto& b : frame_blocks()) d += b.size;
+    return d;
+  }
+
   std::size_t dim() const {
     std::size_t d = 0;
     for (const auto& b : blocks()) d += b.size;
@@ -43,6 +59,7 @@ struct EncoderOptions {
   std::vector<int> layers;        // hidden-state indices 0..L (0: the transformer input); empty: all
   std::string pooling = "mean";   // mean | mean+std, over the clip's frames
   double chunk_seconds = 30;      // longer clips are encoded in chunks (model/encoder.hpp)
+  // Frame sequences (features.frames) are the chosen layers side by side, frame by frame.
 };
 
 std::vector<std::string> feature_set_names();

@@ -2,6 +2,7 @@
 // A speech encoder (wav2vec2, HuBERT, WavLM from a Hugging Face folder) as torch-free code sees
 // it: load through the LibTorch backend, then hidden states per layer as plain float matrices.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,15 @@ class SpeechEncoderModel {
   // One clip at config().sampling_rate. Audio longer than chunk_seconds (> 0) is encoded in
   // chunks (see encode_chunked in the backend: README, "Speech encoders"). Thread-safe.
   virtual EncodedClip encode(const std::vector<float>& samples, double chunk_seconds) const = 0;
+  // The same frames, of the chosen hidden states only, handed to `sink` in time order one span
+  // (one chunk's kept frames) at a time, so that memory stays that of one chunk however long the
+  // clip: span.layers[i] is span.frames x width for layers[i], row-major. Thread-safe.
+  struct Span {
+    std::size_t frames = 0, width = 0;
+    std::vector<const float*> layers;
+  };
+  virtual void encode_spans(const std::vector<float>& samples, double chunk_seconds, const std::vector<int>& layers,
+                            const std::function<void(const Span&)>& sink) const = 0;
 };
 
 // Loads `dir` through the LibTorch backend (opening it). Throws ser::Error naming the folder,

@@ -18,7 +18,7 @@
 namespace ser::model {
 
 // Bumped whenever a signature below changes, so a stale library is refused rather than misused.
-constexpr int kTorchBackendAbi = 3;
+constexpr int kTorchBackendAbi = 4;
 
 struct TorchBackend {
   int abi = 0;

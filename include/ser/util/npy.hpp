@@ -2,6 +2,8 @@
 // NumPy .npy (format 1.0/2.0, little-endian, C order) reading and writing, for interop with
 // Python and for the librosa reference arrays.
 #include <cstddef>
+#include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,5 +23,11 @@ NpyArray read_npy(const std::string& path);
 
 // Writes a float32 array of the given shape atomically (temp file, then rename).
 void write_npy_f32(const std::string& path, const std::vector<std::size_t>& shape, const float* data);
+// The same with the data written by `body` (exactly the product of shape floats, little-endian),
+// for arrays too large to hold in memory at once.
+void write_npy_f32_stream(const std::string& path, const std::vector<std::size_t>& shape,
+                          const std::function<void(std::ostream&)>& body);
+// The header (magic, version 1.0, padded dict) that starts such a file.
+std::string npy_f32_header(const std::vector<std::size_t>& shape);
 
 }  // namespace ser::util

@@ -240,10 +240,59 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
   // transformer layers attend within a chunk only, and a group-norm feature extractor (the base
   // layout) normalises each chunk by its own statistics (a layer-norm one is per frame: equal).
   EncodedClip encode(const std::vector<float>& samples, double chunk_seconds) const override {
+    EncodedClip clip;
+    for_each_part(samples, chunk_seconds, [&](const SpeechEncoder::Output& part, std::int64_t lo, std::int64_t hi) {
+      clip.width = static_cast<std::size_t>(part.hidden[0].size(1));
+      clip.cnn_width = static_cast<std::size_t>(part.cnn.size(1));
+      clip.hidden.resize(part.hidden.size());
+      clip.frames += static_cast<std::size_t>(hi - lo);
+      append(clip.cnn, part.cnn, lo, hi);
+      for (std::size_t l = 0; l < clip.hidden.size(); ++l) append(clip.hidden[l], part.hidden[l], lo, hi);
+    });
+    return clip;
+  }
+
+  void encode_spans(const std::vector<float>& samples, double chunk_seconds, const std::vector<int>& layers,
+                    const std::function<void(const Span&)>& sink) const override {
+    for (int l : layers) {
+      if (l < 0 || l > e_.config().num_hidden_layers) {
+        fail_config("features.encoder.layers", "layer " + std::to_string(l) + " is outside 0.." +
+                                                   std::to_string(e_.config().num_hidden_layers));
+      }
+    }
+    for_each_part(samples, chunk_seconds, [&](const SpeechEncoder::Output& part, std::int64_t lo, std::int64_t hi) {
+      std::vector<torch::Tensor> kept;
+      Span span;
+      span.frames = static_cast<std::size_t>(hi - lo);
+      span.width = static_cast<std::size_t>(part.hidden[0].size(1));
+      for (int l : layers) {
+        kept.push_back(part.hidden[static_cast<std::size_t>(l)].slice(0, lo, hi).contiguous());
+        span.layers.push_back(kept.back().data_ptr<float>());
+      }
+      sink(span);
+    });
+  }
+
+ private:
+  // Long clips: chunks of chunk_seconds whose starts are multiples of the hop, each with a
+  // context margin of min(chunk / 4, 2 s) on both sides; from chunk i the frames of its core
+  // [i * core, (i + 1) * core) are kept, so every output frame is computed once, its receptive
+  // field inside the chunk, and with at least the margin of audio on each side for attention.
+  // The frames are the unchunked ones, one for one; their values differ where context differs:
+  // transformer layers attend within a chunk only, and a group-norm feature extractor (the base
+  // layout) normalises each chunk by its own statistics (a layer-norm one is per frame: equal).
+  // `use(part, lo, hi)` gets each chunk's output and the range of its frames to keep, in order;
+  // only one chunk's output is alive at a time.
+  template <typename Use>
+  void for_each_part(const std::vector<float>& samples, double chunk_seconds, Use&& use) const {
     const auto& c = e_.config();
     const std::int64_t n = static_cast<std::int64_t>(samples.size()), hop = c.hop();
     const std::int64_t chunk = static_cast<std::int64_t>(chunk_seconds * c.sampling_rate) / hop * hop;
-    if (chunk_seconds <= 0 || n <= chunk) return to_clip({e_.forward(samples)});
+    if (chunk_seconds <= 0 || n <= chunk) {
+      const SpeechEncoder::Output whole = e_.forward(samples);
+      use(whole, 0, whole.cnn.size(0));
+      return;
+    }
     const std::int64_t margin = std::max<std::int64_t>(
         (std::min<std::int64_t>(chunk / 4, 2 * c.sampling_rate) / hop) * hop, (c.receptive_field() / hop + 1) * hop);
     const std::int64_t core = chunk - 2 * margin;
@@ -252,42 +301,21 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
     // Frames of the whole clip: the conv stack's output length.
     std::int64_t total = n;
     for (std::size_t i = 0; i < c.conv_kernel.size(); ++i) total = (total - c.conv_kernel[i]) / c.conv_stride[i] + 1;
-    std::vector<SpeechEncoder::Output> parts;
-    std::vector<std::pair<std::int64_t, std::int64_t>> keep;  // per part: first and end frame within it
     for (std::int64_t core_start = 0; core_start / hop < total; core_start += core) {
       const std::int64_t start = std::max<std::int64_t>(0, core_start - margin);
       const std::int64_t end = std::min(n, core_start + core + margin);
       const std::vector<float> piece(input.begin() + start, input.begin() + end);
       if (static_cast<std::int64_t>(piece.size()) < c.receptive_field()) break;
-      parts.push_back(e_.forward(piece, /*normalize=*/false));
+      const SpeechEncoder::Output part = e_.forward(piece, /*normalize=*/false);
       const std::int64_t offset = start / hop;  // global index of the part's frame 0
       const std::int64_t lo = core_start / hop - offset;
-      const std::int64_t hi = std::min((core_start + core) / hop, total) - offset;
-      keep.emplace_back(lo, std::min<std::int64_t>(hi, parts.back().cnn.size(0)));
+      const std::int64_t hi = std::min<std::int64_t>(std::min((core_start + core) / hop, total) - offset, part.cnn.size(0));
+      if (hi > lo) use(part, lo, hi);
     }
-    return to_clip(parts, keep);
   }
-
- private:
   static void append(std::vector<float>& out, const torch::Tensor& t, std::int64_t lo, std::int64_t hi) {
     const torch::Tensor part = t.slice(0, lo, hi).contiguous();
     out.insert(out.end(), part.data_ptr<float>(), part.data_ptr<float>() + part.numel());
-  }
-  static EncodedClip to_clip(const std::vector<SpeechEncoder::Output>& parts,
-                             std::vector<std::pair<std::int64_t, std::int64_t>> keep = {}) {
-    if (keep.empty()) keep.emplace_back(0, parts[0].cnn.size(0));
-    EncodedClip clip;
-    clip.width = static_cast<std::size_t>(parts[0].hidden[0].size(1));
-    clip.cnn_width = static_cast<std::size_t>(parts[0].cnn.size(1));
-    clip.hidden.resize(parts[0].hidden.size());
-    for (std::size_t p = 0; p < parts.size(); ++p) {
-      const auto [lo, hi] = keep[p];
-      if (hi <= lo) continue;
-      clip.frames += static_cast<std::size_t>(hi - lo);
-      append(clip.cnn, parts[p].cnn, lo, hi);
-      for (std::size_t l = 0; l < clip.hidden.size(); ++l) append(clip.hidden[l], parts[p].hidden[l], lo, hi);
-    }
-    return clip;
   }
   SpeechEncoder e_;
 };
