@@ -30,7 +30,7 @@ inline void from_json(const nlohmann::json& j, EncoderOptions& o) {
 }
 }  // namespace ser::features
 namespace ser::config {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax, encoder, frames)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureConfig, set, out, jobs, cache, cache_dir, from_store, normalize, fmax, encoder, frames, blocks)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, ops, copies)
 }  // namespace ser::config
 namespace ser::data {
@@ -71,6 +71,7 @@ const std::map<std::string, Kind>& schema() {
     const std::map<std::string, Kind> lists = {{"protocol.speaker_table", Kind::StringTable},
                                                {"protocol.holdout_test_speakers", Kind::StringList},
                                                {"augment.ops", Kind::StringList},
+                                               {"features.blocks", Kind::StringList},
                                                {"classes", Kind::StringList}};
     std::function<void(const json&, const std::string&)> walk = [&](const json& obj, const std::string& prefix) {
       for (auto it = obj.begin(); it != obj.end(); ++it) {

@@ -168,6 +168,30 @@ std::vector<float> FeatureSet::compute_with_frames(const audio::Signal&, const F
   fail_config("features.frames", "feature set '" + name() + "' has no frame sequences (sets with frames: encoder)");
 }
 
+std::vector<std::pair<std::size_t, std::size_t>> block_columns(const std::vector<Block>& blocks,
+                                                               const std::vector<std::string>& patterns) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::vector<bool> used(patterns.size(), false);
+  for (const auto& b : blocks) {
+    bool take = patterns.empty();
+    for (std::size_t p = 0; p < patterns.size(); ++p) {
+      const std::string& pat = patterns[p];
+      const bool prefix = !pat.empty() && pat.back() == '*';
+      const bool match = prefix ? b.name.compare(0, pat.size() - 1, pat, 0, pat.size() - 1) == 0 : b.name == pat;
+      if (match) take = used[p] = true;
+    }
+    if (take) out.emplace_back(b.offset, b.size);
+  }
+  for (std::size_t p = 0; p < patterns.size(); ++p) {
+    if (used[p]) continue;
+    std::string names;
+    for (std::size_t i = 0; i < blocks.size() && i < 16; ++i) names += (i ? ", " : "") + blocks[i].name;
+    if (blocks.size() > 16) names += ", ... (" + std::to_string(blocks.size()) + " blocks)";
+    fail_config("features.blocks", "'" + patterns[p] + "' names no block (blocks: " + names + ")");
+  }
+  return out;
+}
+
 std::vector<std::string> feature_set_names() { return {"issa193", "functionals"}; }  // and "encoder" (needs a checkpoint)
 
 bool uses_encoder(const std::string& name) {

@@ -31,9 +31,15 @@ struct Member {
   std::optional<features::TrainedBand> band;  // model.json "audio"; none for older models
 };
 
+// Columns of the feature set's vector a model was trained on (features.blocks): [offset, size)
+// ranges, in order. Empty: all of them.
+using Columns = std::vector<std::pair<std::size_t, std::size_t>>;
+
 struct Card {
   std::string feature_set, fingerprint, architecture, weights, normalize;
-  std::size_t dim = 0;
+  std::size_t dim = 0;        // the model's input: the selected columns
+  std::size_t input_dim = 0;  // the feature set's vector
+  Columns columns;
   double ood_threshold = 0;
   double band_limit_hz = 0;
   std::optional<features::TrainedBand> band;
@@ -88,6 +94,24 @@ Card read_card(const std::string& path) {
         c.encoder.layers.push_back(l.get<int>());
       }
     }
+  }
+  c.input_dim = c.dim;
+  if (j.contains("feature_columns")) {
+    // {"input_dim": N, "ranges": [[offset, size], ...]}: the blocks chosen by features.blocks.
+    const auto& fc = j["feature_columns"];
+    std::size_t total = 0;
+    try {
+      c.input_dim = fc.at("input_dim").get<std::size_t>();
+      for (const auto& r : fc.at("ranges")) {
+        const auto off = r.at(0).get<std::size_t>(), size = r.at(1).get<std::size_t>();
+        if (size == 0 || off > c.input_dim || size > c.input_dim - off) throw std::out_of_range("range");
+        c.columns.emplace_back(off, size);
+        total += size;
+      }
+    } catch (const std::exception&) {
+      fail_input(path, "'feature_columns' needs input_dim and ranges [[offset, size], ...] inside it");
+    }
+    if (total != c.dim) fail_input(path, "'feature_columns' select " + std::to_string(total) + " values, dim is " + std::to_string(c.dim));
   }
   c.scaler = features::StandardScaler::from_json(j.at("scaler"), path);
   if (c.labels.size() < 2) fail_input(path, "a model needs at least 2 labels");
@@ -191,7 +215,8 @@ std::unique_ptr<ScoringModel> load_classic_scoring_model(const std::string& path
 
 struct Predictor::Impl {
   std::string feature_set, fingerprint, architecture, normalize;
-  std::size_t dim = 0;
+  std::size_t dim = 0, input_dim = 0;
+  Columns columns;
   double band_limit_hz = 0;
   features::EncoderOptions encoder;
   std::vector<std::string> labels, sources;
@@ -219,8 +244,8 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
         // there covers the dimension.
         const bool encoder = features::uses_encoder(card.feature_set);
         const auto set = encoder ? nullptr : features::make_feature_set(card.feature_set, card.band_limit_hz);
-        if (set && set->dim() != card.dim) {
-          fail_input(card_path, "dim " + std::to_string(card.dim) + " but feature set '" + card.feature_set + "' has " +
+        if (set && set->dim() != card.input_dim) {
+          fail_input(card_path, "dim " + std::to_string(card.input_dim) + " but feature set '" + card.feature_set + "' has " +
                                     std::to_string(set->dim()) + " values");
         }
       } catch (const Error& e) {
@@ -231,13 +256,16 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
       impl->feature_set = card.feature_set;
       impl->fingerprint = card.fingerprint;
       impl->dim = card.dim;
+      impl->input_dim = card.input_dim;
+      impl->columns = card.columns;
       impl->labels = card.labels;
       impl->architecture = card.architecture;
       impl->normalize = card.normalize;
       impl->band_limit_hz = card.band_limit_hz;
       impl->encoder = card.encoder;
     } else if (card.feature_set != impl->feature_set || card.fingerprint != impl->fingerprint ||
-               card.dim != impl->dim || card.labels != impl->labels || card.normalize != impl->normalize) {
+               card.dim != impl->dim || card.columns != impl->columns || card.labels != impl->labels ||
+               card.normalize != impl->normalize) {
       fail_input(card_path, "differs from " + impl->sources.front() +
                                 " in feature set, labels or normalisation; cannot ensemble");
     }
@@ -271,7 +299,7 @@ Predictor Predictor::load(const std::string& path, const std::string& device, bo
 
 const std::string& Predictor::feature_set() const { return impl_->feature_set; }
 const std::string& Predictor::feature_fingerprint() const { return impl_->fingerprint; }
-std::size_t Predictor::dim() const { return impl_->dim; }
+std::size_t Predictor::dim() const { return impl_->input_dim; }
 const std::vector<std::string>& Predictor::labels() const { return impl_->labels; }
 std::size_t Predictor::members() const { return impl_->members.size(); }
 const std::vector<std::string>& Predictor::sources() const { return impl_->sources; }
@@ -298,12 +326,32 @@ std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& ro
                                                     const std::vector<std::string>& groups,
                                                     std::vector<std::string>* small_groups,
                                                     std::vector<RowZ>* z) const {
-  const std::size_t dim = impl_->dim, k = impl_->labels.size();
-  if (rows.size() != n * dim) fail_runtime("predict", "expected " + std::to_string(n) + " x " + std::to_string(dim) + " features");
+  const std::size_t dim = impl_->dim, in_dim = impl_->input_dim, k = impl_->labels.size();
+  if (rows.size() != n * in_dim) {
+    fail_runtime("predict", "expected " + std::to_string(n) + " x " + std::to_string(in_dim) + " features");
+  }
   std::vector<std::vector<double>> out(n, std::vector<double>(k, 0.0));
   if (z) z->assign(n, RowZ{});
   if (n == 0) return out;
-  std::vector<float> input = rows;
+  // The model's columns of each row (features.blocks), and for z the way back to the set's.
+  std::vector<std::size_t> input_column(dim);
+  std::vector<float> input;
+  if (impl_->columns.empty()) {
+    input = rows;
+    for (std::size_t j = 0; j < dim; ++j) input_column[j] = j;
+  } else {
+    input.reserve(n * dim);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const auto& [off, size] : impl_->columns) {
+        input.insert(input.end(), rows.begin() + static_cast<std::ptrdiff_t>(i * in_dim + off),
+                     rows.begin() + static_cast<std::ptrdiff_t>(i * in_dim + off + size));
+      }
+    }
+    std::size_t j = 0;
+    for (const auto& [off, size] : impl_->columns) {
+      for (std::size_t c = 0; c < size; ++c) input_column[j++] = off + c;
+    }
+  }
   if (speaker_normalized()) {
     if (groups.size() != n) {
       fail_input(impl_->sources.front(), "the model is speaker-normalised: every input needs a speaker "
@@ -322,10 +370,10 @@ std::vector<std::vector<double>> Predictor::predict(const std::vector<float>& ro
       for (std::size_t j = 0; j < dim; ++j) {
         const double a = std::fabs(static_cast<double>(row[j]));
         if (!std::isfinite(a)) {
-          fail_input(m.weights_path, "standardised feature " + std::to_string(j) + " of input " + std::to_string(i + 1) +
+          fail_input(m.weights_path, "standardised feature " + std::to_string(input_column[j]) + " of input " + std::to_string(i + 1) +
                                          " is not finite (the input or this model's scaler is out of range)");
         }
-        if (a > worst.max_abs_z) worst = RowZ{a, j};
+        if (a > worst.max_abs_z) worst = RowZ{a, input_column[j]};
       }
       // The ensemble's view: far out only when every member finds it so (a fold's own test
       // item can look unusual to that one fold of a small corpus). Members with a learnt

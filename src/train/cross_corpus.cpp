@@ -87,6 +87,8 @@ std::vector<std::string> select_classes(const config::Config& cfg, features::Fea
 features::FeatureTable load_corpus_features(const config::Config& cfg, const std::string& dataset,
                                             const std::string& source, const std::string& out,
                                             const features::FeatureSet& set, bool progress) {
+  // A features.blocks mistake is named before an hour of extraction, not after.
+  const auto ranges = features::block_columns(set.blocks(), cfg.features.blocks);
   if (!cfg.features.from_store) {
     const data::CorpusIndex index = data::index_corpus(dataset, source);
     features::ExtractOptions ex;
@@ -109,6 +111,29 @@ features::FeatureTable load_corpus_features(const config::Config& cfg, const std
                                     set.name() + "' here (" + stored_fp + "); re-extract it");
   }
   if (table.items.empty()) fail_runtime(out, "no usable items");
+  if (!cfg.features.blocks.empty()) {
+    // Only the chosen blocks' columns, re-numbered: the rest of training sees a narrower set.
+    std::size_t dim = 0;
+    for (const auto& r : ranges) dim += r.second;
+    std::vector<float> values;
+    values.reserve(table.items.size() * dim);
+    for (std::size_t i = 0; i < table.items.size(); ++i) {
+      for (const auto& [off, size] : ranges) values.insert(values.end(), table.row(i) + off, table.row(i) + off + size);
+    }
+    nlohmann::json blocks = nlohmann::json::array();
+    std::size_t at = 0;
+    for (const auto& b : table.meta["blocks"]) {
+      const auto off = b.value("offset", std::size_t{0});
+      if (std::none_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.first == off; })) continue;
+      blocks.push_back({{"name", b["name"]}, {"offset", at}, {"size", b["size"]}});
+      at += b.value("size", std::size_t{0});
+    }
+    table.values = std::move(values);
+    table.dim = dim;
+    table.meta["blocks"] = blocks;
+    table.meta["dim"] = dim;
+    spdlog::info("features.blocks: {} of {} values ({} blocks)", dim, set.dim(), blocks.size());
+  }
   return table;
 }
 

@@ -65,6 +65,14 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
                        {"pooling", e.pooling},
                        {"chunk_seconds", e.chunk_seconds}};
   }
+  if (!ex.cfg.features.blocks.empty()) {
+    // The model sees only these columns of the set's vector; the predictor selects them.
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& [off, size] : features::block_columns(ex.set->blocks(), ex.cfg.features.blocks)) {
+      ranges.push_back({off, size});
+    }
+    card["feature_columns"] = {{"input_dim", ex.set->dim()}, {"ranges", ranges}, {"blocks", ex.cfg.features.blocks}};
+  }
   if (!ood.is_null()) card["ood"] = ood;  // the out-of-distribution threshold learnt for this model
   if (ex.speaker_norm && norm) {
     // The training speakers' statistics, for reference: new audio is normalised by its own groups.

@@ -31,6 +31,10 @@ struct FeatureConfig {
   double fmax = 0;
   // Feature set "encoder": checkpoint, layers ("all" or a list), pooling, chunk_seconds.
   features::EncoderOptions encoder;
+  // Train on these blocks of the set's vector only (names as in meta.json, or a prefix ending in
+  // '*', e.g. "layer08.*"); empty: all. The store keeps every block, so a sweep over blocks
+  // (an encoder's layers) extracts once. The model card records the columns.
+  std::vector<std::string> blocks;
   // Also write the store's frame sequences (features/frames.hpp), for sets that have them.
   bool frames = false;
 };

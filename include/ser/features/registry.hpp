@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ser/audio/audio.hpp"
@@ -61,6 +62,12 @@ struct EncoderOptions {
   double chunk_seconds = 30;      // longer clips are encoded in chunks (model/encoder.hpp)
   // Frame sequences (features.frames) are the chosen layers side by side, frame by frame.
 };
+
+// The [offset, size) column ranges of the blocks `patterns` name (a block name, or a prefix
+// ending in '*'), in the set's block order; all columns for no patterns. Throws a config error
+// (features.blocks) for a pattern that names no block.
+std::vector<std::pair<std::size_t, std::size_t>> block_columns(const std::vector<Block>& blocks,
+                                                               const std::vector<std::string>& patterns);
 
 std::vector<std::string> feature_set_names();
 // Whether the set named `name` ("encoder", "functionals+encoder") has the encoder as a part:

@@ -1,0 +1,94 @@
+// The committed tiny encoders (tests/fixtures/encoders, made by scripts/make_encoder_fixtures.py
+// with torchaudio 0.13.1 as the oracle): three layouts that occur in the wild (group-norm post-LN
+// wav2vec2 in F32 safetensors; layer-norm pre-LN HuBERT in BF16 safetensors with the "hubert."
+// prefix; layer-norm pre-LN wav2vec2 as pytorch_model.bin with the "wav2vec2." prefix), every
+// hidden state of 0.5 s, 3 s and 20 s clips to <= 1e-4 of its max |value|. Needs nothing outside
+// the repository; WavLM's references are in ../shared (test_encoder.cpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "ser/model/encoder.hpp"
+#include "support/encoder_clips.hpp"
+#include "support/npz.hpp"
+
+using namespace ser;
+
+namespace {
+
+class EncoderFixture : public ::testing::TestWithParam<std::string> {};
+
+// Max |got - want| over max |want| for rows 0, stride, 2 * stride, ... of got (frames x width).
+double relative_error(const std::vector<float>& got, std::size_t frames, std::size_t width, const util::NpyArray& want,
+                      std::size_t stride) {
+  EXPECT_EQ(want.shape.size(), 2u);
+  EXPECT_EQ(want.shape[0], (frames + stride - 1) / stride);
+  EXPECT_EQ(want.shape[1], width);
+  if (want.shape.size() != 2 || want.shape[0] != (frames + stride - 1) / stride || want.shape[1] != width) return 1e9;
+  double err = 0, scale = 0;
+  for (std::size_t r = 0; r < want.shape[0]; ++r) {
+    for (std::size_t j = 0; j < width; ++j) {
+      err = std::max(err, std::fabs(static_cast<double>(got[r * stride * width + j]) - want.at(r, j)));
+      scale = std::max(scale, std::fabs(want.at(r, j)));
+    }
+  }
+  return err / std::max(scale, 1e-30);
+}
+
+}  // namespace
+
+// Every clip of ref.npz through the encoder in `dir`; prints and returns the worst error.
+double check_folder(const std::string& dir) {
+  const auto encoder = model::load_speech_encoder(dir);
+  const auto ref = test::read_npz(dir + "/ref.npz");
+  double worst = 0;
+  for (const auto& clip : test::encoder_clips()) {
+    const std::string c = clip.name;
+    const std::size_t stride = static_cast<std::size_t>(ref.at(c + "/stride").values[0]);
+    const model::EncodedClip out = encoder->encode(test::encoder_clip(clip.samples, clip.seed), /*chunk_seconds=*/0);
+    EXPECT_EQ(out.hidden.size(), static_cast<std::size_t>(encoder->config().num_hidden_layers + 1));
+    if (out.hidden.size() != static_cast<std::size_t>(encoder->config().num_hidden_layers + 1)) return 1e9;
+    const double cnn = relative_error(out.cnn, out.frames, out.cnn_width, ref.at(c + "/cnn"), stride);
+    EXPECT_LE(cnn, 1e-4) << c << "/cnn";
+    worst = std::max(worst, cnn);
+    for (std::size_t l = 0; l < out.hidden.size(); ++l) {
+      const std::string key = c + "/h" + std::to_string(l);
+      const double e = relative_error(out.hidden[l], out.frames, out.width, ref.at(key), stride);
+      EXPECT_LE(e, 1e-4) << key;
+      worst = std::max(worst, e);
+    }
+  }
+  std::printf("%s: %lld parameters, worst relative error %.3g over cnn and h0..h%d of 3 clips\n", dir.c_str(),
+              static_cast<long long>(encoder->parameter_count()), worst, encoder->config().num_hidden_layers);
+  return worst;
+}
+
+TEST_P(EncoderFixture, EveryHiddenStateEqualsTorchaudio) {
+  check_folder(std::string(SER_FIXTURES_DIR) + "/encoders/" + GetParam());
+}
+
+// Base- and large-sized models, made by bench/encoder_parity.sh (scripts/make_encoder_fixtures.py
+// --size base|large) into SER_ENCODER_PARITY_DIR: minutes of CPU, so opt-in.
+TEST(EncoderParityOptIn, BaseAndLargeSizedModels) {
+  const char* env = std::getenv("SER_ENCODER_PARITY_DIR");
+  if (!env || !*env) GTEST_SKIP() << "opt-in: run bench/encoder_parity.sh (sets SER_ENCODER_PARITY_DIR)";
+  std::size_t folders = 0;
+  for (const auto& e : std::filesystem::directory_iterator(env)) {
+    if (!std::filesystem::exists(e.path() / "ref.npz")) continue;
+    check_folder(e.path().string());
+    ++folders;
+  }
+  EXPECT_GT(folders, 0u) << "no model folders with ref.npz in " << env;
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, EncoderFixture,
+                         ::testing::Values("w2v2-group-postln", "hubert-layer-preln", "w2v2-layer-preln"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (auto& ch : n) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return n;
+                         });
