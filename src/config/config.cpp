@@ -16,13 +16,17 @@
 namespace ser::features {
 // layers: "all" (written for an empty list) or a list of hidden-state indices.
 inline void to_json(nlohmann::json& j, const EncoderOptions& o) {
-  j = {{"checkpoint", o.checkpoint}, {"pooling", o.pooling}, {"chunk_seconds", o.chunk_seconds}};
+  j = {{"checkpoint", o.checkpoint}, {"pooling", o.pooling}, {"chunk_seconds", o.chunk_seconds}, {"batch", o.batch},
+       {"device", o.device}, {"dtype", o.dtype}};
   j["layers"] = o.layers.empty() ? nlohmann::json("all") : nlohmann::json(o.layers);
 }
 inline void from_json(const nlohmann::json& j, EncoderOptions& o) {
   o.checkpoint = j.value("checkpoint", o.checkpoint);
   o.pooling = j.value("pooling", o.pooling);
   o.chunk_seconds = j.value("chunk_seconds", o.chunk_seconds);
+  o.batch = j.value("batch", o.batch);
+  o.device = j.value("device", o.device);
+  o.dtype = j.value("dtype", o.dtype);
   if (j.contains("layers")) {
     o.layers.clear();
     if (j["layers"].is_array()) o.layers = j["layers"].get<std::vector<int>>();

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -187,6 +189,8 @@ nlohmann::json store_meta(const FeatureSet& set, const data::CorpusIndex& index,
 
 }  // namespace detail
 
+std::size_t extract_window(const FeatureSet& set) { return set.batch_size() <= 1 ? 1 : 8 * set.batch_size(); }
+
 std::string shard_dir(const std::string& out_dir, int k, int n) {
   return out_dir + "/shards/" + std::to_string(k) + "-of-" + std::to_string(n);
 }
@@ -211,15 +215,19 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   util::ensure_writable_dir(opt.out_dir);
   util::ensure_writable_dir(out_dir);
 
-  // A shard computes every N-th item (interleaved, so shards of a corpus sorted by speaker or
-  // length get similar work); the rest of the function sees only its own items.
+  // A shard computes every N-th window of the listing (interleaved, so shards of a corpus sorted
+  // by speaker or length get similar work; a window is one item unless the set batches); the
+  // rest of the function sees only its own items.
+  const std::size_t window = extract_window(set);
   data::CorpusIndex part;
   if (sharded) {
     part.dataset = index.dataset;
     part.root = index.root;
     part.metadata_columns = index.metadata_columns;
-    for (std::size_t p = static_cast<std::size_t>(opt.shard - 1); p < index.items.size(); p += static_cast<std::size_t>(opt.shards)) {
-      part.items.push_back(index.items[p]);
+    for (std::size_t p = 0; p < index.items.size(); ++p) {
+      if ((p / window) % static_cast<std::size_t>(opt.shards) == static_cast<std::size_t>(opt.shard - 1)) {
+        part.items.push_back(index.items[p]);
+      }
     }
     if (opt.shard == 1) part.problems = index.problems;
   }
@@ -244,24 +252,26 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
                                                    set);
   }
 
-  auto process = [&](std::size_t i) {
+  // An item from the cache, or its decoded audio: true when it still needs computing.
+  std::vector<std::uint64_t> keys(n, 0);
+  std::vector<char> keyed(n, 0);
+  auto prepare = [&](std::size_t i, audio::Signal& signal) {
+    bool need = false;
     const data::Item& item = items.items[i];
     catch_file_errors(item.path, reasons[i], [&] {
-      std::uint64_t key = 0;
-      bool keyed = false;
       if (cache) {
         try {
-          key = cache->key_for(item.path);
-          keyed = true;
+          keys[i] = cache->key_for(item.path);
+          keyed[i] = 1;
         } catch (const Error&) {
           // Unreadable: fall through so the decoder reports the precise reason (missing, folder...).
         }
       }
       std::vector<float> v;
-      const std::string cached_frames = keyed ? cache->file_for(key) + ".frames" : std::string();
-      if (keyed && cache->load(key, v, facts[i]) &&
-          (!frame_width || detail::frame_file_frames(cached_frames, frame_width, frame_count[i]))) {
-        if (frame_width) frame_file[i] = cached_frames;
+      if (keyed[i] && cache->load(keys[i], v, facts[i]) &&
+          (!frame_width ||
+           detail::frame_file_frames(cache->file_for(keys[i]) + ".frames", frame_width, frame_count[i]))) {
+        if (frame_width) frame_file[i] = cache->file_for(keys[i]) + ".frames";
         std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
         outcome[i] = Outcome::Cached;
         // A damaged header's warning must not vanish on a re-run; reading a header is cheap.
@@ -271,30 +281,104 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
         }
         return;
       }
-      const audio::Signal signal = load_for(item.path, set);
+      signal = load_for(item.path, set);
       warnings[i] = signal.warnings;
       facts[i] = {signal.native_rate, signal.bandwidth_hz};
-      if (frame_width) {
-        const std::string target = keyed ? cached_frames : spool + "/" + std::to_string(i) + ".frames";
-        detail::FrameFileWriter writer(target, frame_width);
-        v = set.compute_with_frames(signal, [&](const float* rows, std::size_t count) { writer.append(rows, count); });
-        check_vector(set, v, dim);
-        writer.commit();
-        frame_file[i] = target;
-        frame_count[i] = writer.frames();
-      } else {
-        v = set.compute(signal);
-        check_vector(set, v, dim);
-      }
-      std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
-      outcome[i] = Outcome::Computed;
-      if (keyed) cache->store(key, v, facts[i]);
+      need = true;
+    });
+    return need;
+  };
+  // Frames go to one file per item (in the cache when there is one, else the spool folder).
+  auto frame_writer = [&](std::size_t i) {
+    return std::make_unique<detail::FrameFileWriter>(
+        keyed[i] ? cache->file_for(keys[i]) + ".frames" : spool + "/" + std::to_string(i) + ".frames", frame_width);
+  };
+  auto finish = [&](std::size_t i, const std::vector<float>& v, detail::FrameFileWriter* writer) {
+    check_vector(set, v, dim);
+    if (writer) {
+      writer->commit();
+      frame_file[i] = keyed[i] ? cache->file_for(keys[i]) + ".frames" : spool + "/" + std::to_string(i) + ".frames";
+      frame_count[i] = writer->frames();
+    }
+    std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
+    outcome[i] = Outcome::Computed;
+    if (keyed[i]) cache->store(keys[i], v, facts[i]);
+  };
+  auto compute_one = [&](std::size_t i, const audio::Signal& signal) {
+    catch_file_errors(items.items[i].path, reasons[i], [&] {
+      if (!frame_width) return finish(i, set.compute(signal), nullptr);
+      const auto writer = frame_writer(i);
+      const auto v = set.compute_with_frames(signal, [&](const float* rows, std::size_t count) { writer->append(rows, count); });
+      finish(i, v, writer.get());
     });
   };
 
   ProgressLine progress(n, opt.progress);
-  util::parallel_for(n, util::resolve_jobs(opt.jobs, n), process,
-                     [&](std::size_t done) { progress.update(done); });
+  const std::size_t jobs = util::resolve_jobs(opt.jobs, n);
+  if (set.batch_size() <= 1) {
+    util::parallel_for(
+        n, jobs,
+        [&](std::size_t i) {
+          audio::Signal signal;
+          if (prepare(i, signal)) compute_one(i, signal);
+        },
+        [&](std::size_t done) { progress.update(done); });
+  } else {
+    // Windows of the listing (the unit shards are cut in, so a shard batches exactly as one
+    // process does): decoded in parallel, sorted by length, and computed in batches of similar
+    // lengths (the longest at most 1.25 x the shortest), one batch at a time.
+    const std::size_t batch = set.batch_size(), window = extract_window(set);
+    for (std::size_t w0 = 0; w0 < n; w0 += window) {
+      const std::size_t wn = std::min(window, n - w0);
+      std::vector<audio::Signal> signals(wn);
+      std::vector<char> need(wn, 0);
+      util::parallel_for(wn, std::min(jobs, wn), [&](std::size_t j) { need[j] = prepare(w0 + j, signals[j]) ? 1 : 0; });
+      std::vector<std::size_t> order;
+      for (std::size_t j = 0; j < wn; ++j) {
+        if (need[j]) order.push_back(j);
+      }
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return signals[a].samples.size() < signals[b].samples.size(); });
+      for (std::size_t b0 = 0; b0 < order.size();) {
+        // At most 60 s of audio per batch: attention memory grows with clips x frames^2.
+        std::size_t b1 = b0 + 1, samples = signals[order[b0]].samples.size();
+        const std::size_t cap = static_cast<std::size_t>(60 * set.sample_rate());
+        while (b1 < order.size() && b1 - b0 < batch &&
+               signals[order[b1]].samples.size() * 4 <= signals[order[b0]].samples.size() * 5 &&
+               samples + signals[order[b1]].samples.size() <= cap) {
+          samples += signals[order[b1]].samples.size();
+          ++b1;
+        }
+        std::vector<const audio::Signal*> group;
+        for (std::size_t k = b0; k < b1; ++k) group.push_back(&signals[order[k]]);
+        bool done = false;
+        if (group.size() > 1) {
+          try {
+            std::vector<std::unique_ptr<detail::FrameFileWriter>> writers;
+            std::vector<FeatureSet::FrameSink> sinks;
+            for (std::size_t k = b0; k < b1 && frame_width; ++k) {
+              writers.push_back(frame_writer(w0 + order[k]));
+              auto* w = writers.back().get();
+              sinks.push_back([w](const float* rows, std::size_t count) { w->append(rows, count); });
+            }
+            const auto results = set.compute_batch(group, frame_width ? &sinks : nullptr);
+            for (std::size_t k = b0; k < b1; ++k) {
+              const std::size_t i = w0 + order[k];
+              catch_file_errors(items.items[i].path, reasons[i],
+                                [&] { finish(i, results[k - b0], frame_width ? writers[k - b0].get() : nullptr); });
+            }
+            done = true;
+          } catch (const std::exception&) {
+            // One clip that cannot be computed spoils its batch: each alone, so the failure is its own.
+          }
+        }
+        for (std::size_t k = b0; k < b1 && !done; ++k) compute_one(w0 + order[k], signals[order[k]]);
+        for (std::size_t k = b0; k < b1; ++k) signals[order[k]] = audio::Signal{};
+        b0 = b1;
+      }
+      progress.update(w0 + wn);
+    }
+  }
   progress.finish();
 
   ExtractSummary summary;
@@ -322,7 +406,9 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
 
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   nlohmann::json meta = detail::store_meta(set, items, summary, rows.size());
-  if (sharded) meta["shard"] = {{"k", opt.shard}, {"n", opt.shards}, {"index_items", index.items.size()}};
+  if (sharded) {
+    meta["shard"] = {{"k", opt.shard}, {"n", opt.shards}, {"index_items", index.items.size()}, {"window", window}};
+  }
   if (frame_width) {
     std::vector<std::string> ids;
     std::vector<std::size_t> counts;

@@ -124,6 +124,11 @@ class BandLimited : public FeatureSet {
   std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override {
     return inner_->compute_with_frames(signal, frames);
   }
+  std::size_t batch_size() const override { return inner_->batch_size(); }
+  std::vector<std::vector<float>> compute_batch(const std::vector<const audio::Signal*>& signals,
+                                                const std::vector<FrameSink>* frames) const override {
+    return inner_->compute_batch(signals, frames);
+  }
   double band_limit_hz() const override { return fmax_; }
 
  private:
@@ -188,6 +193,15 @@ std::vector<std::pair<std::size_t, std::size_t>> block_columns(const std::vector
     for (std::size_t i = 0; i < blocks.size() && i < 16; ++i) names += (i ? ", " : "") + blocks[i].name;
     if (blocks.size() > 16) names += ", ... (" + std::to_string(blocks.size()) + " blocks)";
     fail_config("features.blocks", "'" + patterns[p] + "' names no block (blocks: " + names + ")");
+  }
+  return out;
+}
+
+std::vector<std::vector<float>> FeatureSet::compute_batch(const std::vector<const audio::Signal*>& signals,
+                                                         const std::vector<FrameSink>* frames) const {
+  std::vector<std::vector<float>> out;
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    out.push_back(frames ? compute_with_frames(*signals[i], (*frames)[i]) : compute(*signals[i]));
   }
   return out;
 }

@@ -92,7 +92,13 @@ ExtractSummary merge_shards(const data::CorpusIndex& index, const FeatureSet& se
     summary.seconds += m.value("seconds", 0.0);
   }
 
-  // Walk the listing: item p is shard (p % N)'s next row or one of its failures.
+  // Walk the listing: item p is shard ((p / window) % N)'s next row or one of its failures.
+  const std::size_t window = extract_window(set);
+  for (const auto& s : shards) {
+    if (s.table.meta["shard"].value("window", std::size_t{1}) != window) {
+      fail_input(s.dir + "/meta.json", "was cut in windows of another size (features.encoder.batch differs?)");
+    }
+  }
   summary.total = index.items.size() + index.problems.size();
   for (const auto& p : index.problems) summary.failures.push_back({"", p.path, p.reason});
   std::vector<std::size_t> rows;
@@ -101,7 +107,8 @@ ExtractSummary merge_shards(const data::CorpusIndex& index, const FeatureSet& se
   std::vector<std::pair<std::size_t, std::size_t>> frame_rows;  // (shard, row in it)
   for (std::size_t p = 0; p < index.items.size(); ++p) {
     const data::Item& item = index.items[p];
-    Shard& s = shards[p % static_cast<std::size_t>(n)];
+    const std::size_t owner = (p / window) % static_cast<std::size_t>(n);
+    Shard& s = shards[owner];
     const FeatureTable& t = s.table;
     if (s.next_row < t.items.size() && t.items[s.next_row].id == item.id) {
       if (t.items[s.next_row].path != item.path) {
@@ -110,7 +117,7 @@ ExtractSummary merge_shards(const data::CorpusIndex& index, const FeatureSet& se
       rows.push_back(p);
       values.insert(values.end(), t.row(s.next_row), t.row(s.next_row) + dim);
       facts.push_back(t.audio.empty() ? AudioFacts{} : t.audio[s.next_row]);
-      frame_rows.emplace_back(p % static_cast<std::size_t>(n), s.next_row);
+      frame_rows.emplace_back(owner, s.next_row);
       for (const auto& w : s.warnings[item.id]) summary.warnings.push_back({item.id, item.path, w});
       ++s.next_row;
     } else if (auto f = s.failed.find(item.id); f != s.failed.end()) {

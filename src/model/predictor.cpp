@@ -88,6 +88,7 @@ Card read_card(const std::string& path) {
     c.encoder.checkpoint = e["checkpoint"].get<std::string>();
     c.encoder.pooling = e.value("pooling", std::string("mean"));
     c.encoder.chunk_seconds = e.value("chunk_seconds", 30.0);
+    c.encoder.dtype = e.value("dtype", std::string("float32"));
     if (e.contains("layers") && e["layers"].is_array()) {
       for (const auto& l : e["layers"]) {
         if (!l.is_number_integer()) fail_input(path, "'encoder.layers' must be integers");

@@ -77,8 +77,15 @@ bool torch_backend_loaded() {
 }  // namespace ser::model
 
 namespace ser::model {
-std::unique_ptr<SpeechEncoderModel> load_speech_encoder(const std::string& dir) {
+std::unique_ptr<SpeechEncoderModel> load_speech_encoder(const std::string& dir, const std::string& device,
+                                                        const std::string& dtype) {
+  if (device != "cpu" && device != "cuda" && device != "auto") {
+    fail_config("features.encoder.device", "'" + device + "' is not one of cpu, cuda, auto");
+  }
+  if (dtype != "float32" && dtype != "bfloat16" && dtype != "float16") {
+    fail_config("features.encoder.dtype", "'" + dtype + "' is not one of float32, bfloat16, float16");
+  }
   read_encoder_config(dir);  // a folder without config.json is a config error before LibTorch loads
-  return torch_backend().load_speech_encoder(dir);
+  return torch_backend().load_speech_encoder(dir, device, dtype);
 }
 }  // namespace ser::model

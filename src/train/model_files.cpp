@@ -63,7 +63,8 @@ void write_model_files(const Experiment& ex, const std::string& dir, const FoldR
     card["encoder"] = {{"checkpoint", std::filesystem::absolute(e.checkpoint, ec).lexically_normal().string()},
                        {"layers", layers},
                        {"pooling", e.pooling},
-                       {"chunk_seconds", e.chunk_seconds}};
+                       {"chunk_seconds", e.chunk_seconds},
+                       {"dtype", e.dtype}};
   }
   if (!ex.cfg.features.blocks.empty()) {
     // The model sees only these columns of the set's vector; the predictor selects them.

@@ -93,7 +93,7 @@ TEST(Encoder, ShortClipsAndBadFoldersAreNamedErrors) {
 TEST(Encoder, ChunkedClipsKeepEveryFrame) {
   const std::string dir = encoders_dir() + "/hubert-tiny-stable";
   if (!fs::exists(dir)) GTEST_SKIP() << "no encoder references at " << dir;
-  const auto encoder = model::load_torch_speech_encoder(dir);
+  const auto encoder = model::load_torch_speech_encoder(dir, "cpu", "float32");
   const audio::Signal s = audio::read_mono(encoders_dir() + "/clips/c01.wav");  // 5.2 s
   const model::EncodedClip whole = encoder->encode(s.samples, 0);
   const model::EncodedClip one = encoder->encode(s.samples, 30);  // shorter than a chunk: one pass

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "model/torch/encoder.hpp"
+#include "ser/error.hpp"
 #include "ser/model/encoder.hpp"
 #include "support/encoder_clips.hpp"
 #include "support/npz.hpp"
@@ -92,3 +94,102 @@ INSTANTIATE_TEST_SUITE_P(Layouts, EncoderFixture,
                            }
                            return n;
                          });
+
+// A batch of clips of very different lengths (padding masked out of attention) gives every clip
+// the frames of its own pass, to 1e-5 of each layer's max |value|: results never depend on
+// which clips share a batch. The three fixture layouts, and WavLM's two from ../shared.
+TEST(EncoderBatch, EveryClipAsIfAlone) {
+  std::vector<std::string> dirs;
+  for (const char* m : {"w2v2-group-postln", "hubert-layer-preln", "w2v2-layer-preln"}) {
+    dirs.push_back(std::string(SER_FIXTURES_DIR) + "/encoders/" + m);
+  }
+  const char* env = std::getenv("SER_SHARED_DIR");
+  const std::string shared = std::string(env ? env : SER_SHARED_DEFAULT) + "/reference/encoders/";
+  for (const char* m : {"wavlm-tiny", "wavlm-tiny-stable"}) {
+    if (std::filesystem::exists(shared + m)) dirs.push_back(shared + m);
+  }
+  std::vector<std::vector<float>> clips;
+  for (const auto& c : test::encoder_clips()) clips.push_back(test::encoder_clip(c.samples / 4, c.seed));  // 0.125-5 s
+  clips.push_back(test::encoder_clip(400, 9));  // exactly one frame
+  for (const auto& dir : dirs) {
+    const model::SpeechEncoder e = model::SpeechEncoder::load(dir);
+    std::vector<const std::vector<float>*> batch;
+    for (const auto& c : clips) batch.push_back(&c);
+    const auto together = e.forward_batch(batch);
+    ASSERT_EQ(together.size(), clips.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < clips.size(); ++i) {
+      const auto alone = e.forward(clips[i]);
+      ASSERT_EQ(together[i].hidden.size(), alone.hidden.size());
+      for (std::size_t l = 0; l < alone.hidden.size(); ++l) {
+        ASSERT_TRUE(together[i].hidden[l].sizes().equals(alone.hidden[l].sizes())) << dir << " clip " << i << " h" << l;
+        const double scale = alone.hidden[l].abs().max().item<double>();
+        const double err = (together[i].hidden[l] - alone.hidden[l]).abs().max().item<double>() / scale;
+        EXPECT_LE(err, 1e-5) << dir << " clip " << i << " h" << l;
+        worst = std::max(worst, err);
+      }
+    }
+    std::printf("%s: batch of %zu vs alone, worst relative difference %.3g\n", dir.c_str(), clips.size(), worst);
+  }
+}
+
+// bfloat16 compute on the CPU: every hidden state within 5 % of float32's largest value, and not
+// equal to it (the computation really ran in bfloat16); outputs are float32 either way.
+TEST(EncoderDtype, Bfloat16OnTheCpuIsCloseToFloat32) {
+  const std::string dir = std::string(SER_FIXTURES_DIR) + "/encoders/w2v2-layer-preln";
+  const auto f32 = model::load_speech_encoder(dir, "cpu", "float32");
+  const auto bf16 = model::load_speech_encoder(dir, "cpu", "bfloat16");
+  const auto clip = test::encoder_clip(16000, 5);
+  const auto a = f32->encode(clip, 0), b = bf16->encode(clip, 0);
+  ASSERT_EQ(a.frames, b.frames);
+  for (std::size_t l = 0; l < a.hidden.size(); ++l) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.hidden[l].size(); ++i) {
+      err = std::max(err, std::fabs(static_cast<double>(a.hidden[l][i]) - b.hidden[l][i]));
+      scale = std::max(scale, std::fabs(static_cast<double>(a.hidden[l][i])));
+    }
+    EXPECT_LE(err / scale, 0.05) << "h" << l;
+    EXPECT_GT(err / scale, 1e-6) << "h" << l << ": bfloat16 gave float32's numbers";
+  }
+}
+
+TEST(EncoderDtype, ImpossibleSettingsAreConfigErrors) {
+  const std::string dir = std::string(SER_FIXTURES_DIR) + "/encoders/w2v2-group-postln";
+  auto key_of = [&](const std::string& device, const std::string& dtype) -> std::string {
+    try {
+      model::load_speech_encoder(dir, device, dtype);
+    } catch (const Error& e) {
+      return e.kind() == ErrorKind::Config ? e.subject() : "not a config error: " + std::string(e.what());
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(key_of("tpu", "float32"), "features.encoder.device");
+  EXPECT_EQ(key_of("cpu", "float64"), "features.encoder.dtype");
+  EXPECT_EQ(key_of("cpu", "float16"), "features.encoder.dtype");
+  if (!torch::cuda::is_available()) EXPECT_EQ(key_of("cuda", "float32"), "features.encoder.device");
+  EXPECT_EQ(model::load_speech_encoder(dir, "auto", "float32")->device(), torch::cuda::is_available() ? "cuda" : "cpu");
+}
+
+// On a GPU (skipped without one): every hidden state of the fixtures equals the CPU's to 1e-4,
+// in float32; float16 within 5 %.
+TEST(EncoderCuda, EqualsTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no usable CUDA device";
+  for (const char* m : {"w2v2-group-postln", "hubert-layer-preln", "w2v2-layer-preln"}) {
+    const std::string dir = std::string(SER_FIXTURES_DIR) + "/encoders/" + m;
+    const auto cpu = model::load_speech_encoder(dir, "cpu", "float32");
+    for (const char* dtype : {"float32", "float16", "bfloat16"}) {
+      const auto gpu = model::load_speech_encoder(dir, "cuda", dtype);
+      ASSERT_EQ(gpu->device(), "cuda");
+      const auto clip = test::encoder_clip(48000, 2);
+      const auto a = cpu->encode(clip, 0), b = gpu->encode(clip, 0);
+      for (std::size_t l = 0; l < a.hidden.size(); ++l) {
+        double err = 0, scale = 0;
+        for (std::size_t i = 0; i < a.hidden[l].size(); ++i) {
+          err = std::max(err, std::fabs(static_cast<double>(a.hidden[l][i]) - b.hidden[l][i]));
+          scale = std::max(scale, std::fabs(static_cast<double>(a.hidden[l][i])));
+        }
+        EXPECT_LE(err / scale, std::string(dtype) == "float32" ? 1e-4 : 0.05) << m << " " << dtype << " h" << l;
+      }
+    }
+  }
+}

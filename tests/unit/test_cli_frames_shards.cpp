@@ -35,24 +35,24 @@ class FramesCli : public CliTest {
     enc_ = shared_dir() + "/reference/encoders";
     if (!fs::exists(enc_ + "/wavlm-tiny")) GTEST_SKIP() << "no encoder references in " << enc_ << " (set SER_SHARED_DIR)";
   }
-  // The three reference clips, then each again at half the level (distinct files, not
-  // duplicates), a missing file, and `extra`.
-  std::string manifest(const std::string& extra = "") {
+  // The three reference clips, then `copies - 1` more of each at other levels (distinct files,
+  // not duplicates), a missing file, and `extra`.
+  std::string manifest(const std::string& extra = "", int copies = 2) {
     std::string m = "path,label,speaker\n";
-    for (int copy = 0; copy < 2; ++copy) {
+    for (int copy = 0; copy < copies; ++copy) {
       for (const char* c : {"c00", "c01", "c02"}) {
         const std::string clip = p("clips/" + std::string(c) + "-" + std::to_string(copy) + ".wav");
         fs::create_directories(p("clips"));
         if (!fs::exists(clip)) {
           audio::Signal s = audio::read_mono(enc_ + "/clips/" + c + ".wav");
           if (copy) {
-            for (auto& v : s.samples) v *= 0.5f;
+            for (auto& v : s.samples) v *= 1.0f / static_cast<float>(copy + 1);
             audio::write_wav(clip, s);
           } else {
             fs::copy_file(enc_ + "/clips/" + c + ".wav", clip);
           }
         }
-        m += clip + "," + (copy ? "b" : "a") + ",s" + std::to_string(copy) + "\n";
+        m += clip + "," + (copy % 2 ? "b" : "a") + ",s" + std::to_string(copy) + "\n";
       }
     }
     m += p("clips/missing.wav") + ",a,s0\n" + extra;
@@ -136,7 +136,7 @@ TEST_F(FramesCli, FramesAreTheReferenceHiddenStatesAndPoolToTheVector) {
 
 TEST_F(FramesCli, ThreeShardsMergeToTheBytesOfOneProcess) {
   manifest();
-  const std::string more = "--frames --set features.encoder.layers=[0,1]";
+  const std::string more = "--frames --set features.encoder.layers=[0,1] --set features.encoder.batch=1";
   ASSERT_EQ(run_cli_streams(extract("one", "wav2vec2-tiny", more + " --no-cache")).code, 0);
   for (int k = 1; k <= 3; ++k) {
     const auto r = run_cli_streams(extract("sharded", "wav2vec2-tiny", more + " --shard " + std::to_string(k) + "/3"));
@@ -168,6 +168,52 @@ TEST_F(FramesCli, ThreeShardsMergeToTheBytesOfOneProcess) {
   }
   EXPECT_EQ(a, b);
   EXPECT_NO_THROW(features::FrameStore::open(p("sharded")));
+}
+
+// Batches of 2 (windows of 16 items): 39 clips + a missing file in 3 windows, one per shard.
+// The merge equals one process byte for byte, and batching changes no value beyond 1e-5.
+TEST_F(FramesCli, BatchedShardsMergeToTheBytesOfOneProcess) {
+  manifest("", 13);
+  const std::string more = "--frames --set features.encoder.layers=[0,2] --set features.encoder.batch=2";
+  ASSERT_EQ(run_cli_streams(extract("one", "wavlm-tiny", more + " --no-cache")).code, 0);
+  ASSERT_EQ(run_cli_streams(extract("alone", "wavlm-tiny",
+                                    "--frames --set features.encoder.layers=[0,2] --set features.encoder.batch=1 --no-cache"))
+                .code,
+            0);
+  for (int k = 1; k <= 3; ++k) {
+    const auto r = run_cli_streams(extract("sharded", "wavlm-tiny", more + " --shard " + std::to_string(k) + "/3"));
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  const auto meta1 = nlohmann::json::parse(util::read_text(p("sharded/shards/1-of-3/meta.json")));
+  EXPECT_EQ(meta1["shard"]["window"], 16);
+  EXPECT_EQ(meta1["counts"]["rows"], 16);  // window 0: 16 of the 39 clips (the missing file is last)
+  const auto merged = run_cli_streams(extract("sharded", "wavlm-tiny", more + " --merge"));
+  ASSERT_EQ(merged.code, 0) << merged.err;
+  for (const char* f : {"features.npy", "index.csv", "audio.csv", "frames.npy", "frames.csv"}) {
+    EXPECT_EQ(util::read_text(p("sharded/") + f), util::read_text(p("one/") + f)) << f;
+  }
+  // Batched against one clip per pass: the same rows, equal to 1e-5 of each column's scale.
+  const auto a = util::read_npy(p("one/features.npy")), b = util::read_npy(p("alone/features.npy"));
+  ASSERT_EQ(a.shape, b.shape);
+  ASSERT_EQ(a.shape[0], 39u);
+  double worst = 0;
+  for (std::size_t j = 0; j < a.shape[1]; ++j) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.shape[0]; ++i) {
+      err = std::max(err, std::fabs(a.at(i, j) - b.at(i, j)));
+      scale = std::max(scale, std::fabs(b.at(i, j)));
+    }
+    worst = std::max(worst, err / std::max(scale, 1e-12));
+  }
+  EXPECT_LE(worst, 1e-5);
+  const auto fa = features::FrameStore::open(p("one")), fb = features::FrameStore::open(p("alone"));
+  ASSERT_EQ(fa.total_frames(), fb.total_frames());
+  double ferr = 0, fscale = 0;
+  for (std::size_t i = 0; i < fa.total_frames() * fa.width(); ++i) {
+    ferr = std::max(ferr, static_cast<double>(std::fabs(fa.data(0)[i] - fb.data(0)[i])));
+    fscale = std::max(fscale, static_cast<double>(std::fabs(fb.data(0)[i])));
+  }
+  EXPECT_LE(ferr / fscale, 1e-5);
 }
 
 TEST_F(FramesCli, MistakesAreNamed) {

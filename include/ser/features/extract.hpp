@@ -24,13 +24,16 @@ struct ExtractOptions {
   bool progress = true;    // progress line on stderr, only when stderr is a terminal
   bool frames = false;     // also write the frame store (features/frames.hpp; sets with frames only)
   // One shard of the corpus (ser extract --shard K/N): the items at index positions p with
-  // p % N == K - 1, written as a store of their own in shard_dir(out_dir, K, N); index problems
+  // (p / extract_window(set)) % N == K - 1, written as a store of their own in shard_dir(out_dir, K, N); index problems
   // go with shard 1. 0/0: the whole corpus into out_dir.
   int shard = 0, shards = 0;
 };
 
 // <out_dir>/shards/<K>-of-<N>
 std::string shard_dir(const std::string& out_dir, int k, int n);
+// Items a set is extracted in groups of (1, or 8 batches for a set that batches): shards take
+// every N-th group, and batches never cross one, so a shard computes exactly as one process.
+std::size_t extract_window(const FeatureSet& set);
 
 // What decoding learnt about a file's audio (audio::Signal): its own sample rate and effective
 // bandwidth in Hz. 0 / 0 when unknown (a store written before they were recorded).

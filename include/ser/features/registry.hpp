@@ -40,6 +40,14 @@ class FeatureSet {
   // compute(), and the clip's frames handed to `frames` in time order as they are made (a long
   // file never sits in memory whole). Throws ser::Error for a set without frames.
   virtual std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const;
+  // Sets that compute several clips faster together (speech encoders): at most this many per
+  // compute_batch() call; 1 = one at a time. A clip's numbers do not depend on its batch
+  // beyond float rounding (1e-5).
+  virtual std::size_t batch_size() const { return 1; }
+  // compute() of each clip, or compute_with_frames() with (*frames)[i] for clip i. The default
+  // computes them one by one.
+  virtual std::vector<std::vector<float>> compute_batch(const std::vector<const audio::Signal*>& signals,
+                                                        const std::vector<FrameSink>* frames) const;
   std::size_t frame_width() const {
     std::size_t d = 0;
     for (const auto& b : frame_blocks()) d += b.size;
@@ -61,6 +69,9 @@ struct EncoderOptions {
   std::string pooling = "mean";   // mean | mean+std, over the clip's frames
   double chunk_seconds = 30;      // longer clips are encoded in chunks (model/encoder.hpp)
   // Frame sequences (features.frames) are the chosen layers side by side, frame by frame.
+  int batch = 1;                  // clips per encoder pass (extraction sorts them by length)
+  std::string device = "auto";    // cpu | cuda | auto (CUDA when a GPU is usable)
+  std::string dtype = "float32";  // float32 | bfloat16 | float16 (CUDA only): the computation's
 };
 
 // The [offset, size) column ranges of the blocks `patterns` name (a block name, or a prefix

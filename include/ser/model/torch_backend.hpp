@@ -31,7 +31,8 @@ struct TorchBackend {
   // A saved torch model (model.pt) on `device` ("cpu" | "cuda" | "auto").
   std::unique_ptr<ScoringModel> (*load_scoring_model)(const std::string& model_pt, const std::string& device) = nullptr;
   // A speech encoder folder (model/encoder.hpp), on the CPU.
-  std::unique_ptr<SpeechEncoderModel> (*load_speech_encoder)(const std::string& dir) = nullptr;
+  std::unique_ptr<SpeechEncoderModel> (*load_speech_encoder)(const std::string& dir, const std::string& device,
+                                                            const std::string& dtype) = nullptr;
 };
 
 // Opens the backend on first call. Throws ser::Error (runtime) naming the library when it is

@@ -1,5 +1,7 @@
 #include "encoder.hpp"
 
+#include <limits>
+
 #include <torch/serialize.h>
 
 #include <cmath>
@@ -76,6 +78,14 @@ SpeechEncoder::SpeechEncoder(EncoderConfig config, const std::map<std::string, C
   pos_conv_weight_ = v * (g / norm);
 }
 
+void SpeechEncoder::to(torch::Device device, torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : weights_) t = t.to(device, dtype);
+  pos_conv_weight_ = pos_conv_weight_.to(device, dtype);
+  device_ = device;
+  dtype_ = dtype;
+}
+
 torch::Tensor SpeechEncoder::get(const std::string& name) const {
   const auto it = weights_.find(name);
   if (it == weights_.end()) fail_runtime("encoder", "tensor '" + name + "' is missing");
@@ -91,14 +101,14 @@ std::int64_t SpeechEncoder::parameter_count() const {
 // WavLM: the bucketed relative position of every (query, key) pair, looked up in layer 0's
 // embedding: heads x frames x frames. Buckets as Hugging Face's _relative_positions_bucket.
 torch::Tensor SpeechEncoder::relative_position_bias(std::int64_t frames) const {
-  const auto pos = torch::arange(frames, torch::kLong);
+  const auto pos = torch::arange(frames, torch::TensorOptions().dtype(torch::kLong).device(device_));
   const torch::Tensor relative = pos.unsqueeze(0) - pos.unsqueeze(1);  // memory - context
   const std::int64_t half = config_.num_buckets / 2;
   torch::Tensor buckets = (relative > 0).to(torch::kLong) * half;
   const torch::Tensor distance = relative.abs();
   const std::int64_t max_exact = half / 2;
   const torch::Tensor is_small = distance < max_exact;
-  torch::Tensor large = torch::log(distance.to(torch::kFloat32) / static_cast<float>(max_exact));
+  torch::Tensor large = torch::log(distance.to(torch::kFloat32) / static_cast<float>(max_exact));  // float32, as HF
   large = large / static_cast<float>(std::log(static_cast<double>(config_.max_bucket_distance) / max_exact));
   large = large * static_cast<float>(half - max_exact);
   torch::Tensor large_bucket = (large + static_cast<float>(max_exact)).to(torch::kLong);
@@ -108,29 +118,30 @@ torch::Tensor SpeechEncoder::relative_position_bias(std::int64_t frames) const {
   return values.permute({2, 0, 1});  // heads x q x k
 }
 
-torch::Tensor SpeechEncoder::attention(const torch::Tensor& x, int layer, const torch::Tensor& position_bias) const {
+// x: B x t x hidden. key_mask: additive B x 1 x 1 x t (0, or -inf for padding), or undefined.
+torch::Tensor SpeechEncoder::attention(const torch::Tensor& x, int layer, const torch::Tensor& position_bias,
+                                       const torch::Tensor& key_mask) const {
   const std::string p = "encoder.layers." + std::to_string(layer) + ".attention.";
-  const std::int64_t t = x.size(0), heads = config_.num_attention_heads, dim = config_.hidden_size / heads;
+  const std::int64_t n = x.size(0), t = x.size(1), heads = config_.num_attention_heads, dim = config_.hidden_size / heads;
   const double scaling = 1.0 / std::sqrt(static_cast<double>(dim));
-  const auto split = [&](const torch::Tensor& y) { return y.view({t, heads, dim}).transpose(0, 1); };  // heads x t x dim
+  const auto split = [&](const torch::Tensor& y) { return y.view({n, t, heads, dim}).transpose(1, 2); };  // B x heads x t x dim
   const torch::Tensor q = split(linear(x, get(p + "q_proj.weight"), get(p + "q_proj.bias")) * scaling);
   const torch::Tensor k = split(linear(x, get(p + "k_proj.weight"), get(p + "k_proj.bias")));
   const torch::Tensor v = split(linear(x, get(p + "v_proj.weight"), get(p + "v_proj.bias")));
-  torch::Tensor scores = torch::matmul(q, k.transpose(1, 2));  // heads x t x t
+  torch::Tensor scores = torch::matmul(q, k.transpose(2, 3));  // B x heads x t x t
   if (position_bias.defined()) {
     // Gated relative position bias: each head's gate from its slice of the layer input.
-    const torch::Tensor gates_in = x.view({t, heads, dim}).transpose(0, 1);  // heads x t x dim
+    const torch::Tensor gates_in = x.view({n, t, heads, dim}).transpose(1, 2);  // B x heads x t x dim
     const torch::Tensor proj =
-        linear(gates_in.reshape({heads * t, dim}), get(p + "gru_rel_pos_linear.weight"), get(p + "gru_rel_pos_linear.bias"))
-            .view({heads, t, 2, 4})
-            .sum(-1);
+        linear(gates_in, get(p + "gru_rel_pos_linear.weight"), get(p + "gru_rel_pos_linear.bias")).view({n, heads, t, 2, 4}).sum(-1);
     const auto gate = torch::sigmoid(proj).chunk(2, -1);
-    const torch::Tensor constant = get(p + "gru_rel_pos_const").view({heads, 1, 1});
-    const torch::Tensor gate_out = gate[0] * (gate[1] * constant - 1.0) + 2.0;  // heads x t x 1
+    const torch::Tensor constant = get(p + "gru_rel_pos_const").view({1, heads, 1, 1});
+    const torch::Tensor gate_out = gate[0] * (gate[1] * constant - 1.0) + 2.0;  // B x heads x t x 1
     scores = scores + gate_out * position_bias;
   }
+  if (key_mask.defined()) scores = scores + key_mask;
   const torch::Tensor probs = torch::softmax(scores, -1);
-  const torch::Tensor context = torch::matmul(probs, v).transpose(0, 1).reshape({t, heads * dim});
+  const torch::Tensor context = torch::matmul(probs, v).transpose(1, 2).reshape({n, t, heads * dim});
   return linear(context, get(p + "out_proj.weight"), get(p + "out_proj.bias"));
 }
 
@@ -147,7 +158,11 @@ std::vector<float> SpeechEncoder::normalized(const std::vector<float>& samples) 
 }
 
 SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples, bool normalize) const {
-  torch::NoGradGuard no_grad;
+  return std::move(forward_batch({&samples}, normalize)[0]);
+}
+
+// The feature extractor and projection of one clip: (cnn: T x conv_dim.back(), projected: T x hidden).
+std::pair<torch::Tensor, torch::Tensor> SpeechEncoder::front_end(const std::vector<float>& samples, bool normalize) const {
   const auto& c = config_;
   if (static_cast<std::int64_t>(samples.size()) < c.receptive_field()) {
     fail_input("encoder", "clip of " + std::to_string(samples.size()) + " samples is shorter than the " +
@@ -156,7 +171,7 @@ SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples, 
   const std::vector<float> input = normalize ? normalized(samples) : samples;
   torch::Tensor x = torch::from_blob(const_cast<float*>(input.data()), {static_cast<std::int64_t>(input.size())},
                                      torch::kFloat32)
-                        .clone();
+                        .to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
   // Feature extractor: 1 x C x T.
   x = x.view({1, 1, -1});
   for (std::size_t i = 0; i < c.conv_dim.size(); ++i) {
@@ -173,26 +188,59 @@ SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples, 
     }
     x = torch::gelu(x);
   }
-  Output out;
-  out.cnn = x[0].transpose(0, 1).contiguous();  // T x C
-  // Feature projection.
-  torch::Tensor h = out.cnn;
+  torch::Tensor cnn = x[0].transpose(0, 1).contiguous();  // T x C
+  torch::Tensor h = cnn;
   if (c.model_type != "hubert" || c.feat_proj_layer_norm) {
     h = layer_norm(h, get("feature_projection.layer_norm.weight"), get("feature_projection.layer_norm.bias"), c.layer_norm_eps);
   }
   h = linear(h, get("feature_projection.projection.weight"), get("feature_projection.projection.bias"));
+  return {cnn, h};
+}
+
+// Clips of different lengths share the transformer: the projected frames are zero-padded to
+// the longest (zeros are what the positional convolution pads with anyway) and padded keys are
+// masked out of attention, so every clip's frames equal its own pass to rounding. The feature
+// extractor runs per clip: a group norm over padding would change the clip's statistics.
+std::vector<SpeechEncoder::Output> SpeechEncoder::forward_batch(const std::vector<const std::vector<float>*>& clips,
+                                                                bool normalize) const {
+  torch::NoGradGuard no_grad;
+  const auto& c = config_;
+  const std::int64_t n = static_cast<std::int64_t>(clips.size());
+  std::vector<Output> out(clips.size());
+  std::vector<torch::Tensor> projected;
+  std::int64_t frames = 0;
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    auto [cnn, h] = front_end(*clips[i], normalize);
+    out[i].cnn = cnn;
+    frames = std::max(frames, h.size(0));
+    projected.push_back(h);
+  }
+  torch::Tensor h;
+  torch::Tensor key_mask;
+  if (n == 1) {
+    h = projected[0].unsqueeze(0);
+  } else {
+    const auto options = torch::TensorOptions().dtype(dtype_).device(device_);
+    h = torch::zeros({n, frames, c.hidden_size}, options);
+    key_mask = torch::zeros({n, 1, 1, frames}, options);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t t = projected[static_cast<std::size_t>(i)].size(0);
+      h[i].slice(0, 0, t).copy_(projected[static_cast<std::size_t>(i)]);
+      if (t < frames) key_mask[i].slice(2, t, frames).fill_(-std::numeric_limits<float>::infinity());
+    }
+  }
   // Convolutional position embedding (an even kernel drops its last frame), GELU, added.
-  const std::int64_t k = c.num_conv_pos_embeddings, frames = h.size(0);
-  torch::Tensor pos = F::conv1d(h.t().unsqueeze(0), pos_conv_weight_,
+  const std::int64_t k = c.num_conv_pos_embeddings;
+  torch::Tensor pos = F::conv1d(h.transpose(1, 2), pos_conv_weight_,
                                 F::Conv1dFuncOptions()
                                     .padding(k / 2)
                                     .groups(c.num_conv_pos_embedding_groups)
                                     .bias(get("encoder.pos_conv_embed.conv.bias")));
   if (k % 2 == 0) pos = pos.slice(2, 0, pos.size(2) - 1);
-  h = h + torch::gelu(pos)[0].t();
+  h = h + torch::gelu(pos).transpose(1, 2);
   const bool pre_ln = c.do_stable_layer_norm;
   if (!pre_ln) h = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
-  out.hidden.push_back(h);
+  std::vector<torch::Tensor> hidden = {h};
   const torch::Tensor bias = c.model_type == "wavlm" ? relative_position_bias(frames) : torch::Tensor();
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "encoder.layers." + std::to_string(l) + ".";
@@ -203,19 +251,24 @@ SpeechEncoder::Output SpeechEncoder::forward(const std::vector<float>& samples, 
     };
     if (pre_ln) {
       const torch::Tensor a = layer_norm(h, get(p + "layer_norm.weight"), get(p + "layer_norm.bias"), c.layer_norm_eps);
-      h = h + attention(a, l, bias);
+      h = h + attention(a, l, bias, key_mask);
       h = h + ff(layer_norm(h, get(p + "final_layer_norm.weight"), get(p + "final_layer_norm.bias"), c.layer_norm_eps));
     } else {
-      h = h + attention(h, l, bias);
+      h = h + attention(h, l, bias, key_mask);
       h = layer_norm(h, get(p + "layer_norm.weight"), get(p + "layer_norm.bias"), c.layer_norm_eps);
       h = h + ff(h);
       h = layer_norm(h, get(p + "final_layer_norm.weight"), get(p + "final_layer_norm.bias"), c.layer_norm_eps);
     }
-    out.hidden.push_back(h);
+    hidden.push_back(h);
   }
-  out.raw_last = h;
-  if (pre_ln) {
-    out.hidden.back() = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
+  const torch::Tensor raw_last = h;
+  if (pre_ln) hidden.back() = layer_norm(h, get("encoder.layer_norm.weight"), get("encoder.layer_norm.bias"), c.layer_norm_eps);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t t = out[static_cast<std::size_t>(i)].cnn.size(0);
+    Output& o = out[static_cast<std::size_t>(i)];
+    o.cnn = o.cnn.to(torch::kCPU, torch::kFloat32);
+    for (const auto& layer : hidden) o.hidden.push_back(layer[i].slice(0, 0, t).to(torch::kCPU, torch::kFloat32));
+    o.raw_last = raw_last[i].slice(0, 0, t).to(torch::kCPU, torch::kFloat32);
   }
   return out;
 }
@@ -231,6 +284,7 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
   explicit TorchSpeechEncoderModel(SpeechEncoder e) : e_(std::move(e)) {}
   const EncoderConfig& config() const override { return e_.config(); }
   std::int64_t parameter_count() const override { return e_.parameter_count(); }
+  std::string device() const override { return e_.device().is_cuda() ? "cuda" : "cpu"; }
 
   // Long clips: chunks of chunk_seconds whose starts are multiples of the hop, each with a
   // context margin of min(chunk / 4, 2 s) on both sides; from chunk i the frames of its core
@@ -254,23 +308,33 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
 
   void encode_spans(const std::vector<float>& samples, double chunk_seconds, const std::vector<int>& layers,
                     const std::function<void(const Span&)>& sink) const override {
-    for (int l : layers) {
-      if (l < 0 || l > e_.config().num_hidden_layers) {
-        fail_config("features.encoder.layers", "layer " + std::to_string(l) + " is outside 0.." +
-                                                   std::to_string(e_.config().num_hidden_layers));
+    check_layers(layers);
+    for_each_part(samples, chunk_seconds, [&](const SpeechEncoder::Output& part, std::int64_t lo, std::int64_t hi) {
+      send(part, lo, hi, layers, sink);
+    });
+  }
+
+  void encode_spans_batch(const std::vector<const std::vector<float>*>& clips, double chunk_seconds,
+                          const std::vector<int>& layers,
+                          const std::function<void(std::size_t, const Span&)>& sink) const override {
+    check_layers(layers);
+    const auto& c = e_.config();
+    const std::int64_t chunk = static_cast<std::int64_t>(chunk_seconds * c.sampling_rate) / c.hop() * c.hop();
+    std::vector<const std::vector<float>*> together;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < clips.size(); ++i) {
+      if (chunk_seconds > 0 && static_cast<std::int64_t>(clips[i]->size()) > chunk) {
+        encode_spans(*clips[i], chunk_seconds, layers, [&](const Span& s) { sink(i, s); });
+      } else {
+        together.push_back(clips[i]);
+        which.push_back(i);
       }
     }
-    for_each_part(samples, chunk_seconds, [&](const SpeechEncoder::Output& part, std::int64_t lo, std::int64_t hi) {
-      std::vector<torch::Tensor> kept;
-      Span span;
-      span.frames = static_cast<std::size_t>(hi - lo);
-      span.width = static_cast<std::size_t>(part.hidden[0].size(1));
-      for (int l : layers) {
-        kept.push_back(part.hidden[static_cast<std::size_t>(l)].slice(0, lo, hi).contiguous());
-        span.layers.push_back(kept.back().data_ptr<float>());
-      }
-      sink(span);
-    });
+    if (together.empty()) return;
+    const auto outs = e_.forward_batch(together);
+    for (std::size_t j = 0; j < outs.size(); ++j) {
+      send(outs[j], 0, outs[j].cnn.size(0), layers, [&](const Span& s) { sink(which[j], s); });
+    }
   }
 
  private:
@@ -313,6 +377,27 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
       if (hi > lo) use(part, lo, hi);
     }
   }
+  void check_layers(const std::vector<int>& layers) const {
+    for (int l : layers) {
+      if (l < 0 || l > e_.config().num_hidden_layers) {
+        fail_config("features.encoder.layers", "layer " + std::to_string(l) + " is outside 0.." +
+                                                   std::to_string(e_.config().num_hidden_layers));
+      }
+    }
+  }
+  // Frames [lo, hi) of the chosen layers of one output, as one span.
+  static void send(const SpeechEncoder::Output& part, std::int64_t lo, std::int64_t hi, const std::vector<int>& layers,
+                   const std::function<void(const Span&)>& sink) {
+    std::vector<torch::Tensor> kept;
+    Span span;
+    span.frames = static_cast<std::size_t>(hi - lo);
+    span.width = static_cast<std::size_t>(part.hidden[0].size(1));
+    for (int l : layers) {
+      kept.push_back(part.hidden[static_cast<std::size_t>(l)].slice(0, lo, hi).contiguous());
+      span.layers.push_back(kept.back().data_ptr<float>());
+    }
+    sink(span);
+  }
   static void append(std::vector<float>& out, const torch::Tensor& t, std::int64_t lo, std::int64_t hi) {
     const torch::Tensor part = t.slice(0, lo, hi).contiguous();
     out.insert(out.end(), part.data_ptr<float>(), part.data_ptr<float>() + part.numel());
@@ -322,8 +407,16 @@ class TorchSpeechEncoderModel : public SpeechEncoderModel {
 
 }  // namespace
 
-std::unique_ptr<SpeechEncoderModel> load_torch_speech_encoder(const std::string& dir) {
-  return std::make_unique<TorchSpeechEncoderModel>(SpeechEncoder::load(dir));
+std::unique_ptr<SpeechEncoderModel> load_torch_speech_encoder(const std::string& dir, const std::string& device,
+                                                              const std::string& dtype) {
+  const bool cuda = torch::cuda::is_available();
+  if (device == "cuda" && !cuda) fail_config("features.encoder.device", "cuda requested but no usable GPU");
+  const bool on_gpu = device == "cuda" || (device == "auto" && cuda);
+  if (dtype == "float16" && !on_gpu) fail_config("features.encoder.dtype", "float16 needs a GPU (bfloat16 works on the CPU)");
+  SpeechEncoder e = SpeechEncoder::load(dir);
+  const torch::ScalarType type = dtype == "bfloat16" ? torch::kBFloat16 : dtype == "float16" ? torch::kHalf : torch::kFloat32;
+  if (on_gpu || type != torch::kFloat32) e.to(on_gpu ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU), type);
+  return std::make_unique<TorchSpeechEncoderModel>(std::move(e));
 }
 
 }  // namespace ser::model
