@@ -64,6 +64,7 @@ int run_extract(const ExtractArgs& a) {
     std::tie(opt.shard, opt.shards) = parse_shard(a.shard);
   }
   const auto set = features::make_feature_set(cfg.features.set, cfg.features.fmax, cfg.features.encoder);
+  features::block_columns(set->blocks(), cfg.features.blocks);  // a features.blocks typo, named now
   const data::CorpusIndex index =
       data::index_corpus(cfg.dataset, cfg.dataset == "manifest" ? cfg.manifest : cfg.root);
   spdlog::info("{}: {} files indexed, {} unparsable; feature set {} ({} dims)", cfg.dataset, index.items.size(),

@@ -75,6 +75,10 @@ TEST_F(BlocksCli, ABlockThatIsNotThereIsNamedBeforeExtraction) {
     EXPECT_NE(r.err.find("features.blocks"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(p("f/features.npy"))) << bad;
   }
+  // ser extract keeps every block, but a name that is not there is still a mistake.
+  const auto r = run_cli_streams("extract --config " + config(R"(["mfcc", "chromas"])") + " --no-progress");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("'chromas' names no block"), std::string::npos) << r.err;
 }
 
 }  // namespace ser::test
