@@ -209,7 +209,7 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   }
   const std::size_t frame_width = opt.frames ? set.frame_width() : 0;
   if (opt.frames && frame_width == 0) {
-    fail_config("features.frames", "feature set '" + set.name() + "' has no frame sequences (sets with frames: encoder)");
+    fail_config("features.frames", "feature set '" + set.name() + "' has no frame sequences (sets with frames: functionals, encoder)");
   }
   const std::string out_dir = sharded ? shard_dir(opt.out_dir, opt.shard, opt.shards) : opt.out_dir;
   util::ensure_writable_dir(opt.out_dir);

@@ -250,4 +250,50 @@ std::vector<float> Functionals::compute(const audio::Signal& signal) const {
   return functionals_vector(functionals_frames(signal.samples, signal.sample_rate));
 }
 
+std::vector<Block> Functionals::frame_blocks() const {
+  std::vector<Block> b;
+  std::size_t off = 0;
+  for (const auto& [name, size] : std::initializer_list<std::pair<const char*, std::size_t>>{
+           {"mfcc", 40}, {"dmfcc", 40}, {"logmel", 64}, {"chroma", 12}, {"contrast", 7}, {"rms", 1}, {"zcr", 1},
+           {"centroid", 1}, {"bandwidth", 1}, {"rolloff", 1}, {"flatness", 1}}) {
+    b.push_back({name, off, size});
+    off += size;
+  }
+  return b;
+}
+
+std::vector<float> Functionals::compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const {
+  if (signal.sample_rate != sample_rate()) {
+    fail_runtime("functionals", "expects audio at 22050 Hz, got " + std::to_string(signal.sample_rate));
+  }
+  const FunctionalsFrames f = functionals_frames(signal.samples, signal.sample_rate);
+  const std::size_t width = frame_width(), t_total = static_cast<std::size_t>(f.mfcc.cols());
+  // Rows in blocks of up to 256 frames: one buffer for the whole clip.
+  constexpr std::size_t kRows = 256;
+  std::vector<float> rows(kRows * width);
+  for (std::size_t t0 = 0; t0 < t_total; t0 += kRows) {
+    const std::size_t n = std::min(kRows, t_total - t0);
+    for (std::size_t r = 0; r < n; ++r) {
+      const Eigen::Index t = static_cast<Eigen::Index>(t0 + r);
+      float* row = rows.data() + r * width;
+      auto put = [&](const auto& m) {
+        for (Eigen::Index k = 0; k < m.rows(); ++k) *row++ = static_cast<float>(m(k, t));
+      };
+      put(f.mfcc);
+      put(f.delta_mfcc);
+      put(f.logmel);
+      put(f.chroma_stft);
+      put(f.contrast);
+      put(f.rms);
+      put(f.zcr);
+      put(f.centroid);
+      put(f.bandwidth);
+      put(f.rolloff);
+      put(f.flatness);
+    }
+    frames(rows.data(), n);
+  }
+  return functionals_vector(f);
+}
+
 }  // namespace ser::features

@@ -170,7 +170,7 @@ audio::Signal load_for(const std::string& path, const FeatureSet& set) {
 }
 
 std::vector<float> FeatureSet::compute_with_frames(const audio::Signal&, const FrameSink&) const {
-  fail_config("features.frames", "feature set '" + name() + "' has no frame sequences (sets with frames: encoder)");
+  fail_config("features.frames", "feature set '" + name() + "' has no frame sequences (sets with frames: functionals, encoder)");
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> block_columns(const std::vector<Block>& blocks,

@@ -62,6 +62,12 @@ class Functionals : public FeatureSet {
   std::vector<Block> blocks() const override { return functionals_blocks(); }
   std::string settings_fingerprint() const override;
   std::vector<float> compute(const audio::Signal& signal) const override;
+  // Frames (features.frames): each analysis frame's mfcc(40), dmfcc(40), logmel(64), chroma(12),
+  // contrast(7), rms, zcr, centroid, bandwidth, rolloff, flatness: 169 values, 22050 / 512 Hz,
+  // the very matrices the statistics are taken over.
+  std::vector<Block> frame_blocks() const override;
+  double frame_rate_hz() const override { return 22050.0 / 512.0; }
+  std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override;
 };
 
 }  // namespace ser::features
