@@ -75,21 +75,9 @@ class EncoderSet : public FeatureSet {
   double frame_rate_hz() const override {
     return static_cast<double>(encoder_->config().sampling_rate) / static_cast<double>(encoder_->config().hop());
   }
-  std::vector<float> compute(const audio::Signal& signal) const override {
-    check_rate(signal);
-    Pool pool(*this);
-    encoder_->encode_spans(signal.samples, o_.chunk_seconds, layers_, [&](const model::SpeechEncoderModel::Span& s) {
-      pool.add(s, nullptr);
-    });
-    return pool.result();
-  }
+  std::vector<float> compute(const audio::Signal& signal) const override { return pooled(signal, nullptr); }
   std::vector<float> compute_with_frames(const audio::Signal& signal, const FrameSink& frames) const override {
-    check_rate(signal);
-    Pool pool(*this);
-    encoder_->encode_spans(signal.samples, o_.chunk_seconds, layers_, [&](const model::SpeechEncoderModel::Span& s) {
-      pool.add(s, &frames);
-    });
-    return pool.result();
+    return pooled(signal, &frames);
   }
   std::size_t batch_size() const override { return static_cast<std::size_t>(o_.batch); }
   std::vector<std::vector<float>> compute_batch(const std::vector<const audio::Signal*>& signals,
@@ -111,6 +99,13 @@ class EncoderSet : public FeatureSet {
   }
 
  private:
+  std::vector<float> pooled(const audio::Signal& signal, const FrameSink* frames) const {
+    check_rate(signal);
+    Pool pool(*this);
+    encoder_->encode_spans(signal.samples, o_.chunk_seconds, layers_,
+                           [&](const model::SpeechEncoderModel::Span& s) { pool.add(s, frames); });
+    return pool.result();
+  }
   void check_rate(const audio::Signal& signal) const {
     if (signal.sample_rate != sample_rate()) {
       fail_runtime(name(), "expects audio at " + std::to_string(sample_rate()) + " Hz, got " +

@@ -255,6 +255,10 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
   // An item from the cache, or its decoded audio: true when it still needs computing.
   std::vector<std::uint64_t> keys(n, 0);
   std::vector<char> keyed(n, 0);
+  // An item's frames file: beside its cache entry, or in the spool folder without a cache.
+  auto frame_path = [&](std::size_t i) {
+    return keyed[i] ? cache->file_for(keys[i]) + ".frames" : spool + "/" + std::to_string(i) + ".frames";
+  };
   auto prepare = [&](std::size_t i, audio::Signal& signal) {
     bool need = false;
     const data::Item& item = items.items[i];
@@ -269,9 +273,8 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
       }
       std::vector<float> v;
       if (keyed[i] && cache->load(keys[i], v, facts[i]) &&
-          (!frame_width ||
-           detail::frame_file_frames(cache->file_for(keys[i]) + ".frames", frame_width, frame_count[i]))) {
-        if (frame_width) frame_file[i] = cache->file_for(keys[i]) + ".frames";
+          (!frame_width || detail::frame_file_frames(frame_path(i), frame_width, frame_count[i]))) {
+        if (frame_width) frame_file[i] = frame_path(i);
         std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));
         outcome[i] = Outcome::Cached;
         // A damaged header's warning must not vanish on a re-run; reading a header is cheap.
@@ -288,16 +291,12 @@ ExtractSummary extract_corpus(const data::CorpusIndex& index, const FeatureSet& 
     });
     return need;
   };
-  // Frames go to one file per item (in the cache when there is one, else the spool folder).
-  auto frame_writer = [&](std::size_t i) {
-    return std::make_unique<detail::FrameFileWriter>(
-        keyed[i] ? cache->file_for(keys[i]) + ".frames" : spool + "/" + std::to_string(i) + ".frames", frame_width);
-  };
+  auto frame_writer = [&](std::size_t i) { return std::make_unique<detail::FrameFileWriter>(frame_path(i), frame_width); };
   auto finish = [&](std::size_t i, const std::vector<float>& v, detail::FrameFileWriter* writer) {
     check_vector(set, v, dim);
     if (writer) {
       writer->commit();
-      frame_file[i] = keyed[i] ? cache->file_for(keys[i]) + ".frames" : spool + "/" + std::to_string(i) + ".frames";
+      frame_file[i] = frame_path(i);
       frame_count[i] = writer->frames();
     }
     std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dim));

@@ -27,6 +27,8 @@ inline bool shared_available() {
 inline std::string reference_dir() { return shared_dir() + "/reference/librosa-0.11"; }
 inline std::string clip_dir(const std::string& clip) { return reference_dir() + "/clips/" + clip; }
 inline std::string fixtures_dir() { return SER_FIXTURES_DIR; }
+// The tiny random-weight encoders and their hidden states (reference/encoders/README.md).
+inline std::string encoder_references_dir() { return shared_dir() + "/reference/encoders"; }
 
 // FEATURES.md's block-relative error: max |ours - ref| / max(max |ref|, tiny).
 template <typename Get>

@@ -9,16 +9,14 @@
 #include "ser/audio/audio.hpp"
 #include "ser/error.hpp"
 #include "support/npz.hpp"
+#include "support/shared.hpp"
 
 namespace fs = std::filesystem;
 using namespace ser;
 
 namespace {
 
-std::string encoders_dir() {
-  const char* env = std::getenv("SER_SHARED_DIR");
-  return std::string(env ? env : SER_SHARED_DEFAULT) + "/reference/encoders";
-}
+std::string encoders_dir() { return test::encoder_references_dir(); }
 
 double relative_error(const torch::Tensor& got, const util::NpyArray& want) {
   EXPECT_EQ(want.shape.size(), 2u);

@@ -15,6 +15,7 @@
 #include "ser/model/encoder.hpp"
 #include "support/encoder_clips.hpp"
 #include "support/npz.hpp"
+#include "support/shared.hpp"
 
 using namespace ser;
 
@@ -103,8 +104,7 @@ TEST(EncoderBatch, EveryClipAsIfAlone) {
   for (const char* m : {"w2v2-group-postln", "hubert-layer-preln", "w2v2-layer-preln"}) {
     dirs.push_back(std::string(SER_FIXTURES_DIR) + "/encoders/" + m);
   }
-  const char* env = std::getenv("SER_SHARED_DIR");
-  const std::string shared = std::string(env ? env : SER_SHARED_DEFAULT) + "/reference/encoders/";
+  const std::string shared = test::encoder_references_dir() + "/";
   for (const char* m : {"wavlm-tiny", "wavlm-tiny-stable"}) {
     if (std::filesystem::exists(shared + m)) dirs.push_back(shared + m);
   }

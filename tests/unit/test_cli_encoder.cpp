@@ -11,6 +11,7 @@
 #include "ser/util/npy.hpp"
 #include "support/cli.hpp"
 #include "support/npz.hpp"
+#include "support/shared.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,16 +19,11 @@ namespace ser::test {
 
 namespace {
 
-std::string shared_dir() {
-  const char* env = std::getenv("SER_SHARED_DIR");
-  return env ? env : SER_SHARED_DEFAULT;
-}
-
 class EncoderCli : public CliTest {
  protected:
   void SetUp() override {
     CliTest::SetUp();
-    enc_ = shared_dir() + "/reference/encoders";
+    enc_ = encoder_references_dir();
     if (!fs::exists(enc_ + "/wavlm-tiny")) GTEST_SKIP() << "no encoder references in " << enc_ << " (set SER_SHARED_DIR)";
   }
   std::string enc_;
